@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Block-device filter layer for stock kernels.
+ *
+ * Upstream's blkfilter series (v3..v7) would have given the block layer a
+ * filter pointer per block device, a hook in the bio submission path and the
+ * BLKFILTER_ATTACH/DETACH/CTL ioctls.  Stock kernels have none of it, so this
+ * layer provides the same shape from inside the module: a filter registers a
+ * struct blkfilter_operations under its name, user space attaches it to a
+ * device with BLKFILTER_ATTACH on the device's own file descriptor, and from
+ * then on every bio submitted to that device is offered to ops->submit_bio.
+ *
+ * The layer is the only part of the module that touches ftrace.  Filters see
+ * nothing of it; they embed a struct blkfilter in their own per-device object.
+ */
+#ifndef BLKSNAP_BLKFILTER_H
+#define BLKSNAP_BLKFILTER_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/blk_types.h>
+
+struct blkfilter;
+struct block_device;
+struct bio;
+struct module;
+
+/**
+ * struct blkfilter_operations - What a filter provides to the filter layer.
+ * @link: Entry in the layer's list of registered filters (layer-private).
+ * @owner: Module that implements the filter; attach takes a reference on it.
+ * @name: Name user space passes in struct blkfilter_name (at most
+ *        BLKFILTER_NAME_LENGTH - 1 characters).
+ * @attach: Create the filter's per-device object for @bdev.  Called from the
+ *          BLKFILTER_ATTACH ioctl with the device's file system frozen and
+ *          the layer's attach lock held.  May sleep.  Returns the embedded
+ *          struct blkfilter, or an ERR_PTR().
+ * @detach: Release the per-device object.  Called once per successful
+ *          attach, after the layer has made sure no ->submit_bio, ->ctl or
+ *          deferred bio is running or will run for @flt.  May sleep.
+ * @may_detach: Optional.  Called for a user-requested BLKFILTER_DETACH
+ *          before anything changes; a negative errno refuses the detach and
+ *          is returned to user space.  Never called when the device goes away.
+ * @device_gone: Optional.  Called when the device disappears (del_gendisk,
+ *          partition deletion or rescan) before the automatic detach, so the
+ *          owner can mark dependent state (a taken snapshot) failed.  May
+ *          sleep.
+ * @ctl: Optional.  Serves BLKFILTER_CTL.  @buf is the user pointer from
+ *       struct blkfilter_ctl.opt and @plen points to a kernel copy of its
+ *       optlen, which the filter may update; the layer copies the updated
+ *       struct back to user space when the return value is not negative.
+ *       The return value (errno or a non-negative count) is the ioctl's.
+ *       May sleep.
+ * @submit_bio: Offered every bio submitted to the filtered device, with
+ *       bio_sector_rel() already telling the partition-relative start.
+ *       Returns true when the filter took ownership of the bio (it completes
+ *       or resubmits it later with blkfilter_resubmit_bio()), false to let
+ *       it pass down unchanged.  Runs in the submitter's context: it may
+ *       sleep only if blkfilter_bio_may_wait() says so; otherwise a filter
+ *       that needs to wait for I/O returns blkfilter_defer_bio().
+ */
+struct blkfilter_operations {
+	struct list_head link;
+	struct module *owner;
+	const char *name;
+	struct blkfilter *(*attach)(struct block_device *bdev);
+	void (*detach)(struct blkfilter *flt);
+	int (*may_detach)(struct blkfilter *flt);
+	void (*device_gone)(struct blkfilter *flt);
+	int (*ctl)(struct blkfilter *flt, unsigned int cmd, __u8 __user *buf,
+		   __u32 *plen);
+	bool (*submit_bio)(struct blkfilter *flt, struct bio *bio);
+};
+
+/**
+ * struct blkfilter - One filter attached to one block device.
+ * @ops: The filter's operations; set by the layer at attach.
+ * @bdev: The filtered device; pinned by the layer from attach until after
+ *        ->detach returns.  Set by the layer at attach.
+ * @priv: Layer-private state (hash entry, quiesce reference, deferred bios).
+ *        Filters never touch it.
+ *
+ * Filters embed this in their per-device object and get back to it with
+ * container_of().
+ */
+struct blkfilter {
+	const struct blkfilter_operations *ops;
+	struct block_device *bdev;
+	void *priv;
+};
+
+int blkfilter_register(struct blkfilter_operations *ops);
+void blkfilter_unregister(struct blkfilter_operations *ops);
+
+sector_t bio_sector_rel(struct bio *bio);
+bool blkfilter_bio_may_wait(void);
+bool blkfilter_defer_bio(struct blkfilter *flt, struct bio *bio);
+void blkfilter_resubmit_bio(struct bio *bio);
+bool blkfilter_is_own_bio(struct bio *bio);
+struct bio_set *blkfilter_bio_set(void);
+
+int blkfilter_freeze(struct blkfilter *flt);
+void blkfilter_unfreeze(struct blkfilter *flt);
+
+int blkfilter_init(void);
+void blkfilter_exit(void);
+
+#endif /* BLKSNAP_BLKFILTER_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BLKSNAP_CBT_MAP_H
+#define BLKSNAP_CBT_MAP_H
+
+#include <linux/types.h>
+#include <linux/uuid.h>
+
+/**
+ * struct cbt_map - Change-block-tracking map of one device.
+ * @write_map: The live map: one byte per block, the change number under
+ *	which the block was last written (0: not written in this generation).
+ *	Raised lock-free by writes (cbt_map_mark()) and by cbt_map_mark_both().
+ * @read_map: The map user space reads: a copy of @write_map frozen at the
+ *	last switch.  Raised by cbt_map_mark_both().
+ * @capacity: Device size in sectors when the map was (re)built.
+ * @blk_shift: log2 of the block size in bytes.
+ * @blk_count: Number of blocks (bytes in each map).
+ * @snap_number_active: Number written into @write_map by device writes.
+ * @snap_number_previous: Number given to the last switch (cbtinfo's
+ *	changes_number).
+ * @generation_id: Identifies the history; a new one means "no history".
+ * @is_corrupted: Set (and kept until the next reset) when a write reached
+ *	past @blk_count, i.e. the device grew; the next switch rebuilds the map.
+ *
+ * Locking: the owner serialises every function except cbt_map_mark() and
+ * cbt_map_mark_both() with one mutex (the tracker's ctl_lock).  The fields
+ * cbt_map_mark() reads (@write_map, @blk_shift, @blk_count,
+ * @snap_number_active) change only in cbt_map_switch(), which the owner
+ * calls with the device's filter frozen, so no mark runs concurrently with
+ * it.  Marks only ever raise bytes, so concurrent marks need no lock.
+ *
+ * Lifetime: owned by exactly one tracker; freed by cbt_map_destroy().
+ */
+struct cbt_map {
+	u8 *write_map;
+	u8 *read_map;
+	sector_t capacity;
+	unsigned int blk_shift;
+	unsigned long blk_count;
+	u8 snap_number_active;
+	u8 snap_number_previous;
+	uuid_t generation_id;
+	bool is_corrupted;
+};
+
+struct cbt_map *cbt_map_create(sector_t capacity);
+void cbt_map_destroy(struct cbt_map *map);
+void cbt_map_mark(struct cbt_map *map, sector_t sector, sector_t count);
+int cbt_map_mark_both(struct cbt_map *map, sector_t sector, sector_t count);
+int cbt_map_switch(struct cbt_map *map, sector_t capacity);
+unsigned int cbt_map_block_shift(sector_t capacity);
+
+#endif /* BLKSNAP_CBT_MAP_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blksnap: snapshots and change-block tracking for live block devices.
+ *
+ * Module entry points.  Load order: the filter layer (ftrace hooks), the
+ * "blksnap" filter (trackers and CBT), then the control device.  Unload
+ * undoes them in reverse; the module cannot be unloaded while a filter is
+ * attached to any device, because each attachment holds a module reference.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#include <linux/module.h>
+#include "blkfilter.h"
+#include "tracker.h"
+#include "ctl.h"
+#include "version.h"
+
+static int __init blksnap_init(void)
+{
+	int ret;
+
+	ret = blkfilter_init();
+	if (ret)
+		return ret;
+	ret = tracker_init();
+	if (ret)
+		goto out_blkfilter_exit;
+	ret = ctl_init();
+	if (ret)
+		goto out_tracker_exit;
+	pr_info("version %s loaded\n", BLKSNAP_VERSION_STR);
+	return 0;
+
+out_tracker_exit:
+	tracker_exit();
+out_blkfilter_exit:
+	blkfilter_exit();
+	return ret;
+}
+
+static void __exit blksnap_exit(void)
+{
+	ctl_exit();
+	tracker_exit();
+	blkfilter_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(blksnap_init);
+module_exit(blksnap_exit);
+
+MODULE_DESCRIPTION("Block Device Snapshots Module");
+MODULE_VERSION(BLKSNAP_VERSION_STR);
+MODULE_AUTHOR("blksnap developers");
+MODULE_LICENSE("GPL");

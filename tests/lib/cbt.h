@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for tests of the "blksnap" filter: BLKFILTER ioctls on a block
+ * device's fd, the CBT ctl commands, and scratch devices (brd, loop).
+ */
+#ifndef BLKSNAP_TESTS_CBT_H
+#define BLKSNAP_TESTS_CBT_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
+#include <linux/blk-filter.h>
+#include <linux/blksnap.h>
+
+/*
+ * Test-only ctl command, compiled into the module only when it is built
+ * with BLKSNAP_TESTING=y (as `make check` does): performs the CBT switch
+ * that IOCTL_BLKSNAP_SNAPSHOT_TAKE does, without a snapshot.
+ */
+#define BLKSNAP_TEST_CTL_CBT_SWITCH	0x5a01
+
+static inline int bf_name_ioctl(int fd, unsigned long cmd, const char *name)
+{
+	struct blkfilter_name n;
+
+	memset(&n, 0, sizeof(n));
+	strncpy((char *)n.name, name, sizeof(n.name));
+	return ioctl(fd, cmd, &n) ? -errno : 0;
+}
+
+static inline int bf_attach(int fd)
+{
+	return bf_name_ioctl(fd, BLKFILTER_ATTACH, "blksnap");
+}
+
+static inline int bf_detach(int fd)
+{
+	return bf_name_ioctl(fd, BLKFILTER_DETACH, "blksnap");
+}
+
+/* BLKFILTER_CTL "blksnap"; returns the ioctl's result or -errno. */
+static inline int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen)
+{
+	struct blkfilter_ctl ctl;
+	int ret;
+
+	memset(&ctl, 0, sizeof(ctl));
+	strcpy((char *)ctl.name, "blksnap");
+	ctl.cmd = cmd;
+	ctl.optlen = optlen;
+	ctl.opt = (unsigned long)opt;
+	ret = ioctl(fd, BLKFILTER_CTL, &ctl);
+	return ret < 0 ? -errno : ret;
+}
+
+static inline int cbt_info(int fd, struct blksnap_cbtinfo *info)
+{
+	memset(info, 0, sizeof(*info));
+	return bf_ctl(fd, blkfilter_ctl_blksnap_cbtinfo, info, sizeof(*info));
+}
+
+static inline int cbt_read(int fd, unsigned int offset, unsigned int length,
+			   unsigned char *buf)
+{
+	struct blksnap_cbtmap arg = {
+		.offset = offset, .length = length, .buffer = buf,
+	};
+
+	return bf_ctl(fd, blkfilter_ctl_blksnap_cbtmap, &arg, sizeof(arg));
+}
+
+static inline int cbt_switch(int fd)
+{
+	return bf_ctl(fd, BLKSNAP_TEST_CTL_CBT_SWITCH, NULL, 0);
+}
+
+static inline int cbt_dirty(int fd, struct blksnap_sectors *r, unsigned int n)
+{
+	struct blksnap_cbtdirty arg = { .count = n, .dirty_sectors = r };
+
+	return bf_ctl(fd, blkfilter_ctl_blksnap_cbtdirty, &arg, sizeof(arg));
+}
+
+/* Wait up to 5 s for a block device node to appear. */
+static inline int wait_for_node(const char *path)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (!stat(path, &st) && S_ISBLK(st.st_mode))
+			return 0;
+		usleep(10000);
+	}
+	return -ENOENT;
+}
+
+/* /dev/ram0 .. : brd loaded with @nr disks of @mib MiB unless already there. */
+static inline int brd_ensure(int nr, int mib)
+{
+	char cmd[160];
+
+	if (!access("/dev/ram0", F_OK))
+		return 0;
+	snprintf(cmd, sizeof(cmd),
+		 "insmod /lib/modules/brd.ko rd_nr=%d rd_size=%d", nr, mib * 1024);
+	if (system(cmd))
+		return -ENODEV;
+	return wait_for_node("/dev/ram0");
+}
+
+/*
+ * Loop device over a new file of @mib MiB in /tmp; @flags e.g.
+ * LO_FLAGS_PARTSCAN.  Writes the node's path to @path.  Returns the loop fd
+ * (O_RDWR), or -errno.
+ */
+static inline int loop_create(const char *file, int mib, unsigned int flags,
+			      char *path, size_t len)
+{
+	struct loop_config cfg;
+	int ctl, nr, bfd, lfd, ret;
+
+	bfd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (bfd < 0)
+		return -errno;
+	if (ftruncate(bfd, (off_t)mib << 20)) {
+		ret = -errno;
+		close(bfd);
+		return ret;
+	}
+	ctl = open("/dev/loop-control", O_RDWR);
+	if (ctl < 0) {
+		ret = -errno;
+		close(bfd);
+		return ret;
+	}
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (nr < 0) {
+		close(bfd);
+		return -errno;
+	}
+	snprintf(path, len, "/dev/loop%d", nr);
+	if (wait_for_node(path)) {
+		close(bfd);
+		return -ENOENT;
+	}
+	lfd = open(path, O_RDWR);
+	if (lfd < 0) {
+		ret = -errno;
+		close(bfd);
+		return ret;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fd = bfd;
+	cfg.info.lo_flags = flags;
+	ret = ioctl(lfd, LOOP_CONFIGURE, &cfg) ? -errno : 0;
+	close(bfd);
+	if (ret) {
+		close(lfd);
+		return ret;
+	}
+	return lfd;
+}
+
+static inline void loop_destroy(int lfd, const char *file)
+{
+	ioctl(lfd, LOOP_CLR_FD, 0);
+	close(lfd);
+	unlink(file);
+}
+
+#endif /* BLKSNAP_TESTS_CBT_H */
