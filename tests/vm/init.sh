@@ -1,0 +1,65 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the test guest: loads the guest kernel modules, then runs the
+# blksnap tests kselftest-runner style, KTAP on the second serial port:
+#   test 1          insmod /ko/blksnap.ko
+#   tests 2..N-1    /tests/<name> in /tests/order, each under a timeout
+#   test N          rmmod blksnap
+# Guest kernel modules not preloaded are in /lib/modules/<name>.ko for the
+# tests to insmod with their own parameters (brd, null_blk, dm_flakey, ...).
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox --install -s /bin
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+set -o pipefail
+log() { echo "VMTEST: $* t=$(cut -d' ' -f1 /proc/uptime)" > /dev/console; }
+exec 3>/dev/ttyS1 || exec 3>/dev/console
+log "init started, kernel $(uname -r)"
+echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+for m in $(cat /lib/modules/preload); do
+	insmod /lib/modules/$m.ko || log "insmod $m failed"
+done
+i=0
+while [ ! -b /dev/vdb ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+
+TMO=$(sed -n 's/.*vmtest.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
+TMO=${TMO:-300}
+N=$(wc -l < /tests/order)
+echo "TAP version 13" >&3
+echo "1..$((N + 2))" >&3
+n=1
+if insmod /ko/blksnap.ko; then
+	echo "ok $n insmod blksnap.ko" >&3
+else
+	echo "not ok $n insmod blksnap.ko" >&3
+fi
+log "tests start"
+for t in $(cat /tests/order); do
+	n=$((n + 1))
+	echo "# selftests: blksnap: $t" >&3
+	log "test $t start"
+	echo "blksnap-test: $t start" > /dev/kmsg
+	(cd /tmp && timeout -s KILL $TMO /tests/$t 2>&1) | sed 's/^/# /' >&3
+	rc=$?
+	echo "blksnap-test: $t done rc=$rc" > /dev/kmsg
+	case $rc in
+	0) echo "ok $n selftests: blksnap: $t" >&3 ;;
+	4) echo "ok $n selftests: blksnap: $t # SKIP" >&3 ;;
+	137) echo "not ok $n selftests: blksnap: $t # TIMEOUT $TMO seconds" >&3 ;;
+	*) echo "not ok $n selftests: blksnap: $t # exit=$rc" >&3 ;;
+	esac
+done
+log "tests done"
+n=$((n + 1))
+if rmmod blksnap; then
+	echo "ok $n rmmod blksnap" >&3
+else
+	echo "not ok $n rmmod blksnap" >&3
+fi
+echo "VMTEST-EXIT" >&3
+sync
+reboot -f
