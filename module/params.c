@@ -22,11 +22,9 @@ static int blksnap_param_set(const char *val, const struct kernel_param *kp)
 	int ret;
 
 	ret = kstrtoint(val, 0, &v);
-	if (ret)
-		return ret;
-	if (v < p->min || v > p->max) {
-		pr_err("parameter %s=%d is out of range [%d, %d]\n",
-		       kp->name, v, p->min, p->max);
+	if (ret || v < p->min || v > p->max) {
+		pr_err("parameter %s: value refused, an integer in [%d, %d] expected\n",
+		       kp->name, p->min, p->max);
 		return -EINVAL;
 	}
 	WRITE_ONCE(p->value, v);
@@ -45,29 +43,74 @@ static const struct kernel_param_ops blksnap_param_ops = {
 	.get = blksnap_param_get,
 };
 
-#define BLKSNAP_PARAM(name, def, lo, hi, desc)				\
-	struct blksnap_param blksnap_param_##name = {			\
-		.value = (def), .min = (lo), .max = (hi),		\
-	};								\
-	module_param_cb(name, &blksnap_param_ops,			\
-			&blksnap_param_##name, 0644);			\
-	MODULE_PARM_DESC(name, desc " (default " #def ", range " #lo ".." #hi ")")
+struct blksnap_param blksnap_param_tracking_block_minimum_shift = {
+	.value = 16, .min = 12, .max = 30,
+};
+module_param_cb(tracking_block_minimum_shift, &blksnap_param_ops,
+		&blksnap_param_tracking_block_minimum_shift, 0644);
+MODULE_PARM_DESC(tracking_block_minimum_shift,
+		 "The power of 2 for minimum tracking block size (default 16, range 12..30)");
 
-BLKSNAP_PARAM(tracking_block_minimum_shift, 16, 12, 30,
-	      "The power of 2 for minimum tracking block size");
-BLKSNAP_PARAM(tracking_block_maximum_count, 2097152, 16, 67108864,
-	      "The maximum number of tracking blocks");
-BLKSNAP_PARAM(tracking_block_maximum_shift, 26, 12, 30,
-	      "The power of 2 for maximum tracking block size");
-BLKSNAP_PARAM(chunk_minimum_shift, 18, 12, 30,
-	      "The power of 2 for minimum chunk size");
-BLKSNAP_PARAM(chunk_maximum_count, 2097152, 16, 67108864,
-	      "The maximum number of chunks");
-BLKSNAP_PARAM(chunk_maximum_shift, 26, 12, 30,
-	      "The power of 2 for maximum snapshots chunk size");
-BLKSNAP_PARAM(chunk_maximum_in_queue, 16, 1, 4096,
-	      "The maximum number of chunks in store queue");
-BLKSNAP_PARAM(free_diff_buffer_pool_size, 128, 0, 65536,
-	      "The size of the pool of preallocated difference buffers");
-BLKSNAP_PARAM(diff_storage_minimum, 2097152, 8, 2147483647,
-	      "The minimum allowable size of the difference storage in sectors");
+struct blksnap_param blksnap_param_tracking_block_maximum_count = {
+	.value = 2097152, .min = 16, .max = 67108864,
+};
+module_param_cb(tracking_block_maximum_count, &blksnap_param_ops,
+		&blksnap_param_tracking_block_maximum_count, 0644);
+MODULE_PARM_DESC(tracking_block_maximum_count,
+		 "The maximum number of tracking blocks (default 2097152, range 16..67108864)");
+
+struct blksnap_param blksnap_param_tracking_block_maximum_shift = {
+	.value = 26, .min = 12, .max = 30,
+};
+module_param_cb(tracking_block_maximum_shift, &blksnap_param_ops,
+		&blksnap_param_tracking_block_maximum_shift, 0644);
+MODULE_PARM_DESC(tracking_block_maximum_shift,
+		 "The power of 2 for maximum tracking block size (default 26, range 12..30)");
+
+struct blksnap_param blksnap_param_chunk_minimum_shift = {
+	.value = 18, .min = 12, .max = 30,
+};
+module_param_cb(chunk_minimum_shift, &blksnap_param_ops,
+		&blksnap_param_chunk_minimum_shift, 0644);
+MODULE_PARM_DESC(chunk_minimum_shift,
+		 "The power of 2 for minimum chunk size (default 18, range 12..30)");
+
+struct blksnap_param blksnap_param_chunk_maximum_count = {
+	.value = 2097152, .min = 16, .max = 67108864,
+};
+module_param_cb(chunk_maximum_count, &blksnap_param_ops,
+		&blksnap_param_chunk_maximum_count, 0644);
+MODULE_PARM_DESC(chunk_maximum_count,
+		 "The maximum number of chunks (default 2097152, range 16..67108864)");
+
+struct blksnap_param blksnap_param_chunk_maximum_shift = {
+	.value = 26, .min = 12, .max = 30,
+};
+module_param_cb(chunk_maximum_shift, &blksnap_param_ops,
+		&blksnap_param_chunk_maximum_shift, 0644);
+MODULE_PARM_DESC(chunk_maximum_shift,
+		 "The power of 2 for maximum snapshots chunk size (default 26, range 12..30)");
+
+struct blksnap_param blksnap_param_chunk_maximum_in_queue = {
+	.value = 16, .min = 1, .max = 4096,
+};
+module_param_cb(chunk_maximum_in_queue, &blksnap_param_ops,
+		&blksnap_param_chunk_maximum_in_queue, 0644);
+MODULE_PARM_DESC(chunk_maximum_in_queue,
+		 "The maximum number of chunks in store queue (default 16, range 1..4096)");
+
+struct blksnap_param blksnap_param_free_diff_buffer_pool_size = {
+	.value = 128, .min = 0, .max = 65536,
+};
+module_param_cb(free_diff_buffer_pool_size, &blksnap_param_ops,
+		&blksnap_param_free_diff_buffer_pool_size, 0644);
+MODULE_PARM_DESC(free_diff_buffer_pool_size,
+		 "The size of the pool of preallocated difference buffers (default 128, range 0..65536)");
+
+struct blksnap_param blksnap_param_diff_storage_minimum = {
+	.value = 2097152, .min = 8, .max = 2147483647,
+};
+module_param_cb(diff_storage_minimum, &blksnap_param_ops,
+		&blksnap_param_diff_storage_minimum, 0644);
+MODULE_PARM_DESC(diff_storage_minimum,
+		 "The minimum allowable size of the difference storage in sectors (default 2097152, range 8..2147483647)");

@@ -36,7 +36,7 @@ struct cbt_map;
 struct tracker {
 	struct blkfilter filter;
 	struct kref kref;
-	struct mutex ctl_lock;
+	struct mutex ctl_lock;		/* see @ctl_lock above */
 	struct cbt_map *cbt_map;
 	dev_t dev_id;
 };
