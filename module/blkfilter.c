@@ -1,38 +1,921 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Stub: replaced by the filter layer. */
+/*
+ * The block-device filter layer: what the upstream blkfilter series would
+ * have put into the block layer, provided from inside the module.
+ *
+ * Three kinds of ftrace hooks, registered by function name:
+ *
+ * - submit_bio_noacct (IPMODIFY): the callback looks the bio's block device
+ *   up in an RCU hash of attached devices and, on a hit, makes the call
+ *   continue in bf_submit_bio_noacct(), which offers the bio to the filter
+ *   and then calls the real submit_bio_noacct() itself.  Calls coming from
+ *   this module's text and bios from the module's bio_set are never
+ *   redirected, so the module's own I/O passes untouched.
+ * - blkdev_ioctl / compat_blkdev_ioctl (IPMODIFY): only the three exact
+ *   BLKFILTER_* command codes are redirected to bf_blkdev_ioctl(); every
+ *   other block ioctl runs as before.
+ * - del_gendisk, drop_partition, bdev_del_partition, bdev_disk_changed
+ *   (plain callbacks, whichever exist in the running kernel): mark the
+ *   filters of a disappearing device, which a worker then detaches.
+ *
+ * Locking and lifetime:
+ *
+ * - bf_mutex serialises attach, detach, ctl, freeze/unfreeze and the
+ *   registry of filter operations; it protects bf_ops_list and the writers
+ *   of bf_hash.  Lookups on the bio path use RCU only.
+ * - A struct bf_entry lives from attach to detach.  It pins the block
+ *   device (get_device) and holds a reference on the filter's module.
+ *   @ref counts the callers inside the filter's submit_bio; detach and
+ *   freeze kill it and wait for it to drain.  Detach then flushes the
+ *   entry's worker, calls ops->detach and frees the entry after an RCU
+ *   grace period has passed since it left the hash.
+ * - bf_active counts the tasks inside the redirect targets; module exit
+ *   waits for it after unregistering the hooks.
+ */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
+#include <linux/ftrace.h>
+#include <linux/blkdev.h>
 #include <linux/bio.h>
+#include <linux/hashtable.h>
+#include <linux/percpu-refcount.h>
+#include <linux/workqueue.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/compat.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/wait.h>
+#include <linux/completion.h>
+#include <linux/kallsyms.h>
+#include <linux/blk-filter.h>
 #include "blkfilter.h"
 
-int blkfilter_register(struct blkfilter_operations *ops)
+/**
+ * struct bf_entry - Layer-private state of one attached filter.
+ * @hnode: Entry in bf_hash, keyed by @bdev.  Written under bf_mutex, read
+ *	under RCU.
+ * @rcu: Frees the entry after readers of bf_hash are done.
+ * @flt: The filter's object returned by ops->attach.
+ * @ops: The filter's operations.
+ * @bdev: The filtered device, pinned with get_device() while attached.
+ * @disk: @bdev's disk, compared (never dereferenced) by the removal hooks.
+ * @ref: Held by every caller of ops->submit_bio.  Killed by freeze and
+ *	detach; @drained completes when it reaches zero.
+ * @drained: See @ref.
+ * @frozen: Set while blkfilter_freeze() holds the filter; bios wait.
+ *	Written under bf_mutex.
+ * @dead: Set when detach starts; bios then pass unfiltered.  Written under
+ *	bf_mutex.
+ * @dying: Set by a removal hook; the gc worker detaches the entry.
+ * @lock: Protects @deferred.
+ * @deferred: Bios handed to the worker by blkfilter_defer_bio().
+ * @work: Works off @deferred outside any nested submission.
+ */
+struct bf_entry {
+	struct hlist_node hnode;
+	struct rcu_head rcu;
+	struct blkfilter *flt;
+	const struct blkfilter_operations *ops;
+	struct block_device *bdev;
+	struct gendisk *disk;
+	struct percpu_ref ref;
+	struct completion drained;
+	bool frozen;
+	bool dead;
+	bool dying;
+	spinlock_t lock;		/* protects @deferred */
+	struct bio_list deferred;
+	struct work_struct work;
+};
+
+static DEFINE_MUTEX(bf_mutex);
+static LIST_HEAD(bf_ops_list);
+static DEFINE_HASHTABLE(bf_hash, 8);
+static atomic_t bf_nr_attached = ATOMIC_INIT(0);
+
+/* Tasks inside the redirect targets; module exit waits for zero. */
+static atomic_t bf_active = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(bf_active_wq);
+
+/* Bumped at every unfreeze; bios that met a frozen filter wait for it. */
+static unsigned long bf_unfreeze_seq;
+static DECLARE_WAIT_QUEUE_HEAD(bf_unfreeze_wq);
+
+static struct bio_set bf_bio_set;
+static struct workqueue_struct *bf_wq;
+
+static inline void bf_enter(void)
 {
-	return 0;
+	atomic_inc(&bf_active);
 }
 
-void blkfilter_unregister(struct blkfilter_operations *ops)
+static inline void bf_leave(void)
 {
+	if (atomic_dec_and_test(&bf_active))
+		wake_up_all(&bf_active_wq);
 }
 
+/* Caller: RCU read side, preemption disabled, or bf_mutex. */
+static struct bf_entry *bf_lookup(struct block_device *bdev)
+{
+	struct bf_entry *e;
+
+	hash_for_each_possible_rcu(bf_hash, e, hnode, (unsigned long)bdev)
+		if (e->bdev == bdev)
+			return e;
+	return NULL;
+}
+
+/*
+ * Offer @bio to the filter of @e (or of @bio's device when @e is NULL).
+ * Waits while the filter is frozen.  Return: true if the filter took the
+ * bio.  May sleep unless the bio is REQ_NOWAIT.
+ */
+static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
+{
+	struct bf_entry *found;
+	unsigned long seq;
+	bool taken;
+
+	for (;;) {
+		seq = READ_ONCE(bf_unfreeze_seq);
+		smp_rmb();	/* read seq before the frozen state */
+		rcu_read_lock();
+		found = e ? e : bf_lookup(bio->bi_bdev);
+		if (!found || READ_ONCE(found->dead)) {
+			rcu_read_unlock();
+			return false;
+		}
+		if (percpu_ref_tryget_live(&found->ref)) {
+			rcu_read_unlock();
+			taken = found->ops->submit_bio(found->flt, bio);
+			percpu_ref_put(&found->ref);
+			return taken;
+		}
+		if (!READ_ONCE(found->frozen)) {
+			/* between kill and the state change: look again */
+			rcu_read_unlock();
+			cpu_relax();
+			continue;
+		}
+		rcu_read_unlock();
+		if (bio->bi_opf & REQ_NOWAIT) {
+			bio_wouldblock_error(bio);
+			return true;
+		}
+		wait_event(bf_unfreeze_wq, READ_ONCE(bf_unfreeze_seq) != seq);
+	}
+}
+
+/*
+ * Redirect target of submit_bio_noacct() for bios of filtered devices.  The
+ * call of the real function below comes from module text, so the ftrace
+ * callback lets it through.  It must stay a real call, not a tail jump:
+ * bf_leave() follows it, and scripts/check-tailcall.sh checks the object.
+ */
+static noinline SUBMIT_BIO_RET_T bf_submit_bio_noacct(struct bio *bio)
+{
+	bf_enter();
+	if (!bf_filter_bio(NULL, bio))
+		submit_bio_noacct(bio);
+	bf_leave();
+	return SUBMIT_BIO_RET_NONE;
+}
+
+static void notrace bf_submit_bio_cb(unsigned long ip, unsigned long parent_ip,
+				     struct ftrace_ops *op,
+				     struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct bio *bio;
+
+	if (!regs || !atomic_read(&bf_nr_attached))
+		return;
+	if (within_module(parent_ip, THIS_MODULE))
+		return;			/* our own (re)submission */
+	bio = (struct bio *)regs_get_kernel_argument(regs, 0);
+	if (bio->bi_pool == &bf_bio_set)
+		return;			/* our bio, via a kernel helper */
+	preempt_disable_notrace();	/* RCU read side for the lookup */
+	if (bf_lookup(bio->bi_bdev))
+		instruction_pointer_set(regs,
+					(unsigned long)bf_submit_bio_noacct);
+	preempt_enable_notrace();
+}
+
+/**
+ * bio_sector_rel() - First sector of a bio, relative to its block device.
+ * @bio: A bio offered to a filter.
+ *
+ * The hook sees bios before partition remapping, except for remainders of
+ * split bios and other resubmissions, which come back already remapped to
+ * the whole disk (BIO_REMAPPED) while bi_bdev is still the partition.
+ *
+ * Return: the partition-relative start sector in every case.
+ */
 sector_t bio_sector_rel(struct bio *bio)
 {
-	return bio->bi_iter.bi_sector;
+	sector_t sector = bio->bi_iter.bi_sector;
+
+	if (bio_flagged(bio, BIO_REMAPPED))
+		sector -= bio->bi_bdev->bd_start_sect;
+	return sector;
 }
 
+/**
+ * blkfilter_bio_may_wait() - May the filter wait for I/O right now?
+ *
+ * Inside another driver's ->submit_bio (a stacked device, a split
+ * remainder) bios submitted by the filter are only queued until the caller
+ * returns, so waiting for them would deadlock.
+ *
+ * Return: false in that case; the filter then uses blkfilter_defer_bio().
+ */
+bool blkfilter_bio_may_wait(void)
+{
+	return !current->bio_list;
+}
+
+static void bf_deferred_work(struct work_struct *work)
+{
+	struct bf_entry *e = container_of(work, struct bf_entry, work);
+	unsigned int noio = memalloc_noio_save();
+	struct bio *bio;
+
+	for (;;) {
+		spin_lock_irq(&e->lock);
+		bio = bio_list_pop(&e->deferred);
+		spin_unlock_irq(&e->lock);
+		if (!bio)
+			break;
+		bf_enter();
+		if (!bf_filter_bio(e, bio))
+			submit_bio_noacct(bio);
+		bf_leave();
+	}
+	memalloc_noio_restore(noio);
+}
+
+/**
+ * blkfilter_defer_bio() - Hand a bio to the filter's worker.
+ * @flt: The filter that was offered @bio.
+ * @bio: The bio.
+ *
+ * The worker offers @bio to ops->submit_bio again, from a context where
+ * blkfilter_bio_may_wait() is true, and passes it down if the filter does
+ * not take it then.
+ *
+ * Context: any.
+ * Return: true, so that ops->submit_bio can return its result directly.
+ */
+bool blkfilter_defer_bio(struct blkfilter *flt, struct bio *bio)
+{
+	struct bf_entry *e = flt->priv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&e->lock, flags);
+	bio_list_add(&e->deferred, bio);
+	spin_unlock_irqrestore(&e->lock, flags);
+	queue_work(bf_wq, &e->work);
+	return true;
+}
+
+/**
+ * blkfilter_resubmit_bio() - Send a bio the filter held on to its device.
+ * @bio: A bio the filter took ownership of.
+ *
+ * The bio is not offered to the filter again.
+ * Context: may sleep (as submit_bio_noacct() may).
+ */
+noinline void blkfilter_resubmit_bio(struct bio *bio)
+{
+	bf_enter();
+	submit_bio_noacct(bio);
+	bf_leave();
+}
+
+/**
+ * blkfilter_bio_set() - The bio_set for every bio the module allocates.
+ *
+ * Bios from it are never offered to any filter, even when a kernel helper
+ * such as submit_bio_wait() submits them.
+ *
+ * Return: the module's private bio_set.
+ */
+struct bio_set *blkfilter_bio_set(void)
+{
+	return &bf_bio_set;
+}
+
+/**
+ * blkfilter_is_own_bio() - Was the bio allocated by this module?
+ * @bio: Any bio.
+ *
+ * Return: true if it comes from blkfilter_bio_set().
+ */
+bool blkfilter_is_own_bio(struct bio *bio)
+{
+	return bio->bi_pool == &bf_bio_set;
+}
+
+/**
+ * blkfilter_lock() - Take the layer's lock (attach, detach, ctl, freeze).
+ *
+ * Held around blkfilter_freeze() / blkfilter_unfreeze(), it also keeps
+ * every filter attached.  ops->ctl runs with it held.
+ * Context: may sleep.
+ */
+void blkfilter_lock(void)
+{
+	mutex_lock(&bf_mutex);
+}
+
+/**
+ * blkfilter_unlock() - Release the lock taken by blkfilter_lock().
+ */
+void blkfilter_unlock(void)
+{
+	mutex_unlock(&bf_mutex);
+}
+
+/**
+ * blkfilter_freeze() - Stop bios from entering a filter.
+ * @flt: An attached filter.
+ *
+ * Waits until no ops->submit_bio call of @flt is running; until
+ * blkfilter_unfreeze(), new bios for the device wait before the filter
+ * (REQ_NOWAIT ones fail with BLK_STS_AGAIN).  Bios handed to the worker
+ * wait as well.  Queue freezing cannot do this: the hook runs before the
+ * request queue is entered.
+ *
+ * Context: blkfilter_lock() held; may sleep.
+ * Return: 0, or -EINVAL if already frozen.
+ */
 int blkfilter_freeze(struct blkfilter *flt)
 {
+	struct bf_entry *e = flt->priv;
+
+	lockdep_assert_held(&bf_mutex);
+	if (e->frozen)
+		return -EINVAL;
+	reinit_completion(&e->drained);
+	WRITE_ONCE(e->frozen, true);
+	percpu_ref_kill(&e->ref);
+	wait_for_completion(&e->drained);
 	return 0;
 }
 
+/**
+ * blkfilter_unfreeze() - Let bios into a filter frozen by blkfilter_freeze().
+ * @flt: The frozen filter.
+ *
+ * Context: blkfilter_lock() held.
+ */
 void blkfilter_unfreeze(struct blkfilter *flt)
 {
+	struct bf_entry *e = flt->priv;
+
+	lockdep_assert_held(&bf_mutex);
+	if (WARN_ON_ONCE(!e->frozen))
+		return;
+	percpu_ref_reinit(&e->ref);
+	WRITE_ONCE(e->frozen, false);
+	smp_wmb();	/* the state before the sequence that waiters test */
+	WRITE_ONCE(bf_unfreeze_seq, bf_unfreeze_seq + 1);
+	wake_up_all(&bf_unfreeze_wq);
 }
 
-int blkfilter_init(void)
+static void bf_ref_release(struct percpu_ref *ref)
 {
+	complete(&container_of(ref, struct bf_entry, ref)->drained);
+}
+
+static void bf_entry_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct bf_entry, rcu));
+}
+
+/*
+ * Detach @e: no new bio finds it, no filter call runs on it any more, its
+ * deferred bios are resubmitted, then the filter releases its object.
+ */
+static void bf_detach(struct bf_entry *e)
+{
+	struct module *owner = e->ops->owner;
+
+	lockdep_assert_held(&bf_mutex);
+	hash_del_rcu(&e->hnode);
+	atomic_dec(&bf_nr_attached);
+	synchronize_rcu();		/* no lookup returns @e any more */
+	flush_work(&e->work);		/* deferred bios still filtered */
+	WRITE_ONCE(e->dead, true);
+	percpu_ref_kill(&e->ref);
+	wait_for_completion(&e->drained);
+	flush_work(&e->work);		/* deferred meanwhile: passed down */
+	percpu_ref_exit(&e->ref);
+
+	pr_info("filter \"%s\" detached from %u:%u\n", e->ops->name,
+		MAJOR(e->bdev->bd_dev), MINOR(e->bdev->bd_dev));
+	e->ops->detach(e->flt);
+	put_device(&e->bdev->bd_device);
+	call_rcu(&e->rcu, bf_entry_free_rcu);
+	module_put(owner);
+}
+
+static const struct blkfilter_operations *bf_find_ops(const char *name)
+{
+	const struct blkfilter_operations *ops;
+
+	lockdep_assert_held(&bf_mutex);
+	list_for_each_entry(ops, &bf_ops_list, link)
+		if (!strncmp(ops->name, name, BLKFILTER_NAME_LENGTH))
+			return ops;
+	return NULL;
+}
+
+static int bf_copy_name(char *name, const void __user *argp)
+{
+	struct blkfilter_name arg;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	memcpy(name, arg.name, BLKFILTER_NAME_LENGTH);
+	name[BLKFILTER_NAME_LENGTH - 1] = '\0';
 	return 0;
 }
 
+static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
+{
+	const struct blkfilter_operations *ops;
+	char name[BLKFILTER_NAME_LENGTH];
+	struct bf_entry *e, *old;
+	struct blkfilter *flt;
+	int ret;
+
+	ret = bf_copy_name(name, argp);
+	if (ret)
+		return ret;
+
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	ret = percpu_ref_init(&e->ref, bf_ref_release, PERCPU_REF_ALLOW_REINIT,
+			      GFP_KERNEL);
+	if (ret)
+		goto out_free_entry;
+	init_completion(&e->drained);
+	spin_lock_init(&e->lock);
+	bio_list_init(&e->deferred);
+	INIT_WORK(&e->work, bf_deferred_work);
+
+	mutex_lock(&bf_mutex);
+	ops = bf_find_ops(name);
+	if (!ops || !try_module_get(ops->owner)) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	old = bf_lookup(bdev);
+	if (old) {
+		ret = old->ops == ops ? -EALREADY : -EBUSY;
+		goto out_put_module;
+	}
+	if (!disk_live(bdev->bd_disk)) {
+		ret = -ENODEV;
+		goto out_put_module;
+	}
+	ret = bdev_freeze(bdev);
+	if (ret)
+		goto out_put_module;
+	flt = ops->attach(bdev);
+	if (IS_ERR(flt)) {
+		ret = PTR_ERR(flt);
+		goto out_thaw;
+	}
+	flt->ops = ops;
+	flt->bdev = bdev;
+	flt->priv = e;
+	e->flt = flt;
+	e->ops = ops;
+	e->bdev = bdev;
+	e->disk = bdev->bd_disk;
+	get_device(&bdev->bd_device);
+	hash_add_rcu(bf_hash, &e->hnode, (unsigned long)bdev);
+	atomic_inc(&bf_nr_attached);
+	bdev_thaw(bdev);
+	mutex_unlock(&bf_mutex);
+	pr_info("filter \"%s\" attached to %u:%u\n", ops->name,
+		MAJOR(bdev->bd_dev), MINOR(bdev->bd_dev));
+	return 0;
+
+out_thaw:
+	bdev_thaw(bdev);
+out_put_module:
+	module_put(ops->owner);
+out_unlock:
+	mutex_unlock(&bf_mutex);
+	percpu_ref_exit(&e->ref);
+out_free_entry:
+	kfree(e);
+	return ret;
+}
+
+static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
+{
+	char name[BLKFILTER_NAME_LENGTH];
+	struct bf_entry *e;
+	int ret;
+
+	ret = bf_copy_name(name, argp);
+	if (ret)
+		return ret;
+
+	mutex_lock(&bf_mutex);
+	e = bf_lookup(bdev);
+	if (!e) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (strncmp(e->ops->name, name, BLKFILTER_NAME_LENGTH)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (e->ops->may_detach) {
+		ret = e->ops->may_detach(e->flt);
+		if (ret)
+			goto out_unlock;
+	}
+	bf_detach(e);
+out_unlock:
+	mutex_unlock(&bf_mutex);
+	return ret;
+}
+
+static int bf_ioctl_ctl(struct block_device *bdev, void __user *argp)
+{
+	struct blkfilter_ctl arg;
+	struct bf_entry *e;
+	int ret;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+
+	mutex_lock(&bf_mutex);
+	e = bf_lookup(bdev);
+	if (!e || strncmp(e->ops->name, arg.name, BLKFILTER_NAME_LENGTH)) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (!e->ops->ctl) {
+		ret = -ENOTTY;
+		goto out_unlock;
+	}
+	ret = e->ops->ctl(e->flt, arg.cmd, u64_to_user_ptr(arg.opt),
+			  &arg.optlen);
+out_unlock:
+	mutex_unlock(&bf_mutex);
+	if (ret >= 0 && copy_to_user(argp, &arg, sizeof(arg)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long bf_ioctl(struct file *file, unsigned int cmd, void __user *argp)
+{
+	struct block_device *bdev = I_BDEV(file->f_mapping->host);
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	switch (cmd) {
+	case BLKFILTER_ATTACH:
+		return bf_ioctl_attach(bdev, argp);
+	case BLKFILTER_DETACH:
+		return bf_ioctl_detach(bdev, argp);
+	case BLKFILTER_CTL:
+		return bf_ioctl_ctl(bdev, argp);
+	}
+	return -ENOTTY;
+}
+
+/* Redirect targets: same prototypes as blkdev_ioctl / compat_blkdev_ioctl. */
+static noinline long bf_blkdev_ioctl(struct file *file, unsigned int cmd,
+				     unsigned long arg)
+{
+	long ret;
+
+	bf_enter();
+	ret = bf_ioctl(file, cmd, (void __user *)arg);
+	bf_leave();
+	return ret;
+}
+
+static noinline long bf_compat_blkdev_ioctl(struct file *file,
+					    unsigned int cmd,
+					    unsigned long arg)
+{
+	long ret;
+
+	bf_enter();
+	ret = bf_ioctl(file, cmd, compat_ptr(arg));
+	bf_leave();
+	return ret;
+}
+
+static inline bool bf_is_blkfilter_cmd(unsigned long cmd)
+{
+	return (unsigned int)cmd == BLKFILTER_ATTACH ||
+	       (unsigned int)cmd == BLKFILTER_DETACH ||
+	       (unsigned int)cmd == BLKFILTER_CTL;
+}
+
+static void notrace bf_ioctl_cb(unsigned long ip, unsigned long parent_ip,
+				struct ftrace_ops *op,
+				struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (regs && bf_is_blkfilter_cmd(regs_get_kernel_argument(regs, 1)))
+		instruction_pointer_set(regs, (unsigned long)bf_blkdev_ioctl);
+}
+
+static void notrace bf_compat_ioctl_cb(unsigned long ip,
+				       unsigned long parent_ip,
+				       struct ftrace_ops *op,
+				       struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (regs && bf_is_blkfilter_cmd(regs_get_kernel_argument(regs, 1)))
+		instruction_pointer_set(regs,
+					(unsigned long)bf_compat_blkdev_ioctl);
+}
+
+/* ------------------------------------------------------ device removal */
+
+static void bf_gc_work_fn(struct work_struct *work)
+{
+	struct hlist_node *tmp;
+	struct bf_entry *e;
+	int bkt;
+
+	mutex_lock(&bf_mutex);
+	hash_for_each_safe(bf_hash, bkt, tmp, e, hnode) {
+		if (!READ_ONCE(e->dying))
+			continue;
+		pr_info("%u:%u is going away: detaching filter \"%s\"\n",
+			MAJOR(e->bdev->bd_dev), MINOR(e->bdev->bd_dev),
+			e->ops->name);
+		if (e->ops->device_gone)
+			e->ops->device_gone(e->flt);
+		bf_detach(e);
+	}
+	mutex_unlock(&bf_mutex);
+}
+
+static DECLARE_WORK(bf_gc_work, bf_gc_work_fn);
+
+enum bf_gone {
+	BF_GONE_DISK,		/* the disk and all its partitions */
+	BF_GONE_PARTITIONS,	/* every partition of the disk */
+	BF_GONE_PARTNO,		/* one partition, by number */
+	BF_GONE_BDEV,		/* one partition, by block device */
+};
+
+/* Removal callbacks: cannot sleep, so mark and let the gc worker detach. */
+static void notrace bf_mark_gone(enum bf_gone what, unsigned long arg0,
+				 unsigned long arg1)
+{
+	struct bf_entry *e;
+	bool hit = false;
+	int bkt;
+
+	if (!atomic_read(&bf_nr_attached))
+		return;
+	preempt_disable_notrace();
+	hash_for_each_rcu(bf_hash, bkt, e, hnode) {
+		bool match;
+
+		switch (what) {
+		case BF_GONE_DISK:
+			match = (unsigned long)e->disk == arg0;
+			break;
+		case BF_GONE_PARTITIONS:
+			match = (unsigned long)e->disk == arg0 &&
+				bdev_is_partition(e->bdev);
+			break;
+		case BF_GONE_PARTNO:
+			match = (unsigned long)e->disk == arg0 &&
+				bdev_partno(e->bdev) == (int)arg1;
+			break;
+		default:
+			match = (unsigned long)e->bdev == arg0;
+			break;
+		}
+		if (match) {
+			WRITE_ONCE(e->dying, true);
+			hit = true;
+		}
+	}
+	preempt_enable_notrace();
+	if (hit)
+		queue_work(bf_wq, &bf_gc_work);
+}
+
+#define BF_GONE_CB(fn, what)						\
+static void notrace fn(unsigned long ip, unsigned long parent_ip,	\
+		       struct ftrace_ops *op, struct ftrace_regs *fregs) \
+{									\
+	struct pt_regs *regs = ftrace_get_regs(fregs);			\
+									\
+	if (regs)							\
+		bf_mark_gone(what, regs_get_kernel_argument(regs, 0),	\
+			     regs_get_kernel_argument(regs, 1));	\
+}
+
+BF_GONE_CB(bf_del_gendisk_cb, BF_GONE_DISK)
+BF_GONE_CB(bf_disk_changed_cb, BF_GONE_PARTITIONS)
+BF_GONE_CB(bf_del_partition_cb, BF_GONE_PARTNO)
+BF_GONE_CB(bf_drop_partition_cb, BF_GONE_BDEV)
+
+/* ------------------------------------------------------------- hooks */
+
+#define BF_IPMODIFY (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY | \
+		     FTRACE_OPS_FL_PERMANENT | FTRACE_OPS_FL_RECURSION)
+#define BF_NOTIFY (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT | \
+		   FTRACE_OPS_FL_RECURSION)
+
+/**
+ * struct bf_hook - One ftrace hook of the layer.
+ * @func: Name of the kernel function hooked.
+ * @required: Loading fails when the hook cannot be registered.
+ * @ops: The ftrace_ops; @ops.func is the callback.
+ * @active: Registered.
+ */
+struct bf_hook {
+	const char *func;
+	bool required;
+	struct ftrace_ops ops;
+	bool active;
+};
+
+static struct bf_hook bf_hooks[] = {
+	{ "submit_bio_noacct", true,
+	  { .func = bf_submit_bio_cb, .flags = BF_IPMODIFY | FTRACE_OPS_FL_RCU } },
+	{ "blkdev_ioctl", true,
+	  { .func = bf_ioctl_cb, .flags = BF_IPMODIFY } },
+	{ "compat_blkdev_ioctl", IS_ENABLED(CONFIG_COMPAT),
+	  { .func = bf_compat_ioctl_cb, .flags = BF_IPMODIFY } },
+	{ "del_gendisk", false,
+	  { .func = bf_del_gendisk_cb, .flags = BF_NOTIFY } },
+	{ "drop_partition", false,
+	  { .func = bf_drop_partition_cb, .flags = BF_NOTIFY } },
+	{ "bdev_del_partition", false,
+	  { .func = bf_del_partition_cb, .flags = BF_NOTIFY } },
+	{ "bdev_disk_changed", false,
+	  { .func = bf_disk_changed_cb, .flags = BF_NOTIFY } },
+};
+
+static int bf_hook_register(struct bf_hook *h)
+{
+	char name[KSYM_NAME_LEN];
+	int ret;
+
+	strscpy(name, h->func, sizeof(name));
+	ret = ftrace_set_filter(&h->ops, name, strlen(name), 0);
+	if (ret) {
+		if (h->required)
+			pr_err("cannot load: kernel function %s is not traceable (%d); blksnap needs CONFIG_DYNAMIC_FTRACE with %s in available_filter_functions\n",
+			       h->func, ret, h->func);
+		return ret;
+	}
+	ret = register_ftrace_function(&h->ops);
+	if (ret) {
+		if (h->required)
+			pr_err("cannot load: hooking %s failed (%d)%s\n", h->func,
+			       ret, ret == -EBUSY ?
+			       ": another module or livepatch already modifies it" :
+			       "");
+		ftrace_free_filter(&h->ops);
+		return ret;
+	}
+	h->active = true;
+	return 0;
+}
+
+static void bf_hooks_unregister(void)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(bf_hooks) - 1; i >= 0; i--) {
+		if (!bf_hooks[i].active)
+			continue;
+		unregister_ftrace_function(&bf_hooks[i].ops);
+		ftrace_free_filter(&bf_hooks[i].ops);
+		bf_hooks[i].active = false;
+	}
+}
+
+static int bf_hooks_register(void)
+{
+	bool removal = false;
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(bf_hooks); i++) {
+		ret = bf_hook_register(&bf_hooks[i]);
+		if (ret && bf_hooks[i].required) {
+			bf_hooks_unregister();
+			return ret;
+		}
+		if (!ret && !(bf_hooks[i].ops.flags & FTRACE_OPS_FL_IPMODIFY))
+			removal = true;
+	}
+	if (!removal)
+		pr_warn("no device-removal hook available: filters of removed devices stay until detached\n");
+	return 0;
+}
+
+/**
+ * blkfilter_register() - Make a filter available to BLKFILTER_ATTACH.
+ * @ops: The filter's operations; @ops->name must be unique.
+ *
+ * Context: may sleep.
+ * Return: 0, or -EBUSY if a filter of that name exists.
+ */
+int blkfilter_register(struct blkfilter_operations *ops)
+{
+	int ret = 0;
+
+	mutex_lock(&bf_mutex);
+	if (bf_find_ops(ops->name))
+		ret = -EBUSY;
+	else
+		list_add_tail(&ops->link, &bf_ops_list);
+	mutex_unlock(&bf_mutex);
+	return ret;
+}
+
+/**
+ * blkfilter_unregister() - Remove a filter registered by blkfilter_register().
+ * @ops: The filter's operations.
+ *
+ * No device can have the filter attached: each attachment holds a
+ * reference on @ops->owner, so this runs only when none is left.
+ * Context: may sleep.
+ */
+void blkfilter_unregister(struct blkfilter_operations *ops)
+{
+	mutex_lock(&bf_mutex);
+	list_del(&ops->link);
+	mutex_unlock(&bf_mutex);
+}
+
+/**
+ * blkfilter_init() - Set up the filter layer and register its hooks.
+ *
+ * Context: module init; may sleep.
+ * Return: 0, or a negative errno (the module then refuses to load; the
+ * message names the hook that failed).
+ */
+int blkfilter_init(void)
+{
+	int ret;
+
+	ret = bioset_init(&bf_bio_set, 64, 0, BIOSET_NEED_BVECS);
+	if (ret)
+		return ret;
+	bf_wq = alloc_workqueue("blksnap-filter", WQ_MEM_RECLAIM, 0);
+	if (!bf_wq) {
+		ret = -ENOMEM;
+		goto out_exit_bioset;
+	}
+	ret = bf_hooks_register();
+	if (ret)
+		goto out_destroy_wq;
+	return 0;
+
+out_destroy_wq:
+	destroy_workqueue(bf_wq);
+out_exit_bioset:
+	bioset_exit(&bf_bio_set);
+	return ret;
+}
+
+/**
+ * blkfilter_exit() - Unregister the hooks and wait until no task is inside
+ * the module's redirect targets.
+ *
+ * Runs only when no filter is attached (module references).
+ * Context: module exit; may sleep.
+ */
 void blkfilter_exit(void)
 {
+	bf_hooks_unregister();
+	/* A task may have been redirected and not reached bf_enter() yet. */
+	synchronize_rcu_tasks();
+	wait_event(bf_active_wq, !atomic_read(&bf_active));
+	/* ...or be between bf_leave() and its return. */
+	synchronize_rcu_tasks();
+	flush_work(&bf_gc_work);
+	destroy_workqueue(bf_wq);
+	bioset_exit(&bf_bio_set);
 }

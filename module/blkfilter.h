@@ -45,7 +45,8 @@ struct module;
  *          partition deletion or rescan) before the automatic detach, so the
  *          owner can mark dependent state (a taken snapshot) failed.  May
  *          sleep.
- * @ctl: Optional.  Serves BLKFILTER_CTL.  @buf is the user pointer from
+ * @ctl: Optional.  Serves BLKFILTER_CTL, with blkfilter_lock() held (so
+ *       it may call blkfilter_freeze()).  @buf is the user pointer from
  *       struct blkfilter_ctl.opt and @plen points to a kernel copy of its
  *       optlen, which the filter may update; the layer copies the updated
  *       struct back to user space when the return value is not negative.
@@ -99,6 +100,8 @@ void blkfilter_resubmit_bio(struct bio *bio);
 bool blkfilter_is_own_bio(struct bio *bio);
 struct bio_set *blkfilter_bio_set(void);
 
+void blkfilter_lock(void);
+void blkfilter_unlock(void);
 int blkfilter_freeze(struct blkfilter *flt);
 void blkfilter_unfreeze(struct blkfilter *flt);
 

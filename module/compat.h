@@ -43,6 +43,27 @@ static inline int bdev_thaw(struct block_device *bdev)
 
 /* --- filter layer --- */
 
+#ifndef HAVE_FTRACE_REGS
+#error "blksnap needs ftrace callbacks with struct ftrace_regs (v5.11 or later)"
+#endif
+
+/* submit_bio_noacct() returned blk_qc_t before v5.16. */
+#ifdef HAVE_SUBMIT_BIO_NOACCT_VOID
+#define SUBMIT_BIO_RET_T	void
+#define SUBMIT_BIO_RET_NONE
+#else
+#define SUBMIT_BIO_RET_T	blk_qc_t
+#define SUBMIT_BIO_RET_NONE	BLK_QC_T_NONE
+#endif
+
+/* The partition number moved into a flag word in v6.10. */
+#ifndef HAVE_BDEV_PARTNO
+static inline u8 bdev_partno(const struct block_device *bdev)
+{
+	return bdev->bd_partno;
+}
+#endif
+
 /* --- end of filter layer --- */
 
 /* --- CBT and snapshots --- */
