@@ -24,12 +24,17 @@ static int __init blksnap_init(void)
 	ret = tracker_init();
 	if (ret)
 		goto out_blkfilter_exit;
-	ret = ctl_init();
+	ret = test_filter_init();
 	if (ret)
 		goto out_tracker_exit;
+	ret = ctl_init();
+	if (ret)
+		goto out_test_filter_exit;
 	pr_info("version %s loaded\n", BLKSNAP_VERSION_STR);
 	return 0;
 
+out_test_filter_exit:
+	test_filter_exit();
 out_tracker_exit:
 	tracker_exit();
 out_blkfilter_exit:
@@ -40,6 +45,7 @@ out_blkfilter_exit:
 static void __exit blksnap_exit(void)
 {
 	ctl_exit();
+	test_filter_exit();
 	tracker_exit();
 	blkfilter_exit();
 	pr_info("unloaded\n");

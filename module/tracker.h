@@ -47,4 +47,7 @@ void tracker_put(struct tracker *tracker);
 int tracker_init(void);
 void tracker_exit(void);
 
+int test_filter_init(void);
+void test_filter_exit(void);
+
 #endif /* BLKSNAP_TRACKER_H */

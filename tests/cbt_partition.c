@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "kselftest_harness.h"
 #include "cbt.h"
+#include "dev.h"
 
 #define BACKING "/tmp/cbt_partition.img"
 #define P1_START 2048		/* sectors */
@@ -22,25 +23,6 @@ FIXTURE(part) {
 	unsigned char *map;
 	void *buf;
 };
-
-static void write_mbr(int fd)
-{
-	unsigned char mbr[512];
-	unsigned char *e = mbr + 446;
-	uint32_t v;
-
-	memset(mbr, 0, sizeof(mbr));
-	e[4] = 0x83;
-	v = P1_START;
-	memcpy(e + 8, &v, 4);
-	v = P1_SIZE;
-	memcpy(e + 12, &v, 4);
-	mbr[510] = 0x55;
-	mbr[511] = 0xaa;
-	if (pwrite(fd, mbr, 512, 0) != 512)
-		abort();
-	fsync(fd);
-}
 
 static int set_max_sectors_kb(const char *disk, int kb)
 {
@@ -61,7 +43,7 @@ FIXTURE_SETUP(part)
 	self->lfd = loop_create(BACKING, 64, LO_FLAGS_PARTSCAN, self->disk,
 				sizeof(self->disk));
 	ASSERT_LE(0, self->lfd);
-	write_mbr(self->lfd);
+	ASSERT_EQ(0, write_mbr(self->lfd, P1_START, P1_SIZE));
 	ASSERT_EQ(0, ioctl(self->lfd, BLKRRPART, 0));
 	snprintf(self->part, sizeof(self->part), "%sp1", self->disk);
 	ASSERT_EQ(0, wait_for_node(self->part));

@@ -31,7 +31,7 @@ static inline int bf_name_ioctl(int fd, unsigned long cmd, const char *name)
 	struct blkfilter_name n;
 
 	memset(&n, 0, sizeof(n));
-	strncpy((char *)n.name, name, sizeof(n.name));
+	memcpy(n.name, name, strnlen(name, sizeof(n.name)));
 	return ioctl(fd, cmd, &n) ? -errno : 0;
 }
 

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest device helpers: dm-linear through raw device-mapper ioctls (there is
+ * no dmsetup in the guest), MBR partitions, and the module's reference
+ * count (each attached filter holds one module reference).
+ */
+#ifndef BLKSNAP_TESTS_DEV_H
+#define BLKSNAP_TESTS_DEV_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <linux/dm-ioctl.h>
+
+/* Fill a dm_ioctl header for device @name in @buf of @size bytes. */
+static inline struct dm_ioctl *dm_hdr(void *buf, size_t size,
+				      const char *name)
+{
+	struct dm_ioctl *dmi = buf;
+
+	memset(buf, 0, size);
+	dmi->version[0] = DM_VERSION_MAJOR;
+	dmi->version[1] = 0;
+	dmi->version[2] = 0;
+	dmi->data_size = size;
+	dmi->data_start = sizeof(*dmi);
+	strncpy(dmi->name, name, sizeof(dmi->name) - 1);
+	return dmi;
+}
+
+/*
+ * Create dm device @name with one target of @type covering @len sectors,
+ * @params its table line (e.g. "1:0 2048" for linear).  Writes the node
+ * path (/dev/dm-N) to @path.  Returns 0 or -errno.
+ */
+static inline int dm_create(const char *name, const char *type,
+			    uint64_t len, const char *params, char *path,
+			    size_t plen)
+{
+	char buf[16384];
+	struct dm_ioctl *dmi;
+	struct dm_target_spec *t;
+	int fd, ret = 0;
+	dev_t dev;
+
+	fd = open("/dev/mapper/control", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	dmi = dm_hdr(buf, sizeof(buf), name);
+	if (ioctl(fd, DM_DEV_CREATE, dmi)) {
+		ret = -errno;
+		goto out;
+	}
+	dev = dmi->dev;
+	dmi = dm_hdr(buf, sizeof(buf), name);
+	dmi->target_count = 1;
+	t = (struct dm_target_spec *)(buf + sizeof(*dmi));
+	t->sector_start = 0;
+	t->length = len;
+	strncpy(t->target_type, type, sizeof(t->target_type) - 1);
+	strcpy((char *)(t + 1), params);
+	t->next = 0;
+	if (ioctl(fd, DM_TABLE_LOAD, dmi)) {
+		ret = -errno;
+		goto out_remove;
+	}
+	dmi = dm_hdr(buf, sizeof(buf), name);
+	if (ioctl(fd, DM_DEV_SUSPEND, dmi)) {	/* no SUSPEND flag: resume */
+		ret = -errno;
+		goto out_remove;
+	}
+	snprintf(path, plen, "/dev/dm-%u", minor(dev));
+	close(fd);
+	return 0;
+out_remove:
+	dmi = dm_hdr(buf, sizeof(buf), name);
+	ioctl(fd, DM_DEV_REMOVE, dmi);
+out:
+	close(fd);
+	return ret;
+}
+
+static inline int dm_remove(const char *name)
+{
+	char buf[sizeof(struct dm_ioctl) + 1024];
+	int fd, ret, i;
+
+	fd = open("/dev/mapper/control", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < 100; i++) {	/* udev-less: the node may be busy briefly */
+		ret = ioctl(fd, DM_DEV_REMOVE, dm_hdr(buf, sizeof(buf), name)) ?
+		      -errno : 0;
+		if (ret != -EBUSY)
+			break;
+		usleep(20000);
+	}
+	close(fd);
+	return ret;
+}
+
+/* The blksnap module's reference count, or -1. */
+static inline int module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/blksnap/refcnt", "r");
+	int n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/* Wait up to @ms for the module's reference count to become @want. */
+static inline int wait_refcnt(int want, int ms)
+{
+	int n = module_refcnt();
+
+	while (n != want && ms > 0) {
+		usleep(10000);
+		ms -= 10;
+		n = module_refcnt();
+	}
+	return n;
+}
+
+/* Write an MBR with one Linux partition [start, start + size) sectors. */
+static inline int write_mbr(int fd, uint32_t start, uint32_t size)
+{
+	unsigned char mbr[512];
+	unsigned char *e = mbr + 446;
+
+	memset(mbr, 0, sizeof(mbr));
+	e[4] = 0x83;
+	memcpy(e + 8, &start, 4);
+	memcpy(e + 12, &size, 4);
+	mbr[510] = 0x55;
+	mbr[511] = 0xaa;
+	if (pwrite(fd, mbr, 512, 0) != 512)
+		return -errno;
+	return fsync(fd) ? -errno : 0;
+}
+
+#endif /* BLKSNAP_TESTS_DEV_H */
