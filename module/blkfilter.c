@@ -333,6 +333,14 @@ void blkfilter_lock(void)
 }
 
 /**
+ * blkfilter_assert_locked() - Lockdep check that blkfilter_lock() is held.
+ */
+void blkfilter_assert_locked(void)
+{
+	lockdep_assert_held(&bf_mutex);
+}
+
+/**
  * blkfilter_unlock() - Release the lock taken by blkfilter_lock().
  */
 void blkfilter_unlock(void)

@@ -102,6 +102,7 @@ struct bio_set *blkfilter_bio_set(void);
 
 void blkfilter_lock(void);
 void blkfilter_unlock(void);
+void blkfilter_assert_locked(void);
 int blkfilter_freeze(struct blkfilter *flt);
 void blkfilter_unfreeze(struct blkfilter *flt);
 

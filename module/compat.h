@@ -68,6 +68,81 @@ static inline u8 bdev_partno(const struct block_device *bdev)
 
 /* --- CBT and snapshots --- */
 
+/**
+ * struct bdev_ref - An open block device, whatever the kernel's API.
+ * @bdev: The device.
+ * @handle: What closing needs (the bdev file since v6.9).
+ */
+struct bdev_ref {
+	struct block_device *bdev;
+	void *handle;
+};
+
+#ifdef HAVE_BDEV_FILE_OPEN_BY_PATH
+static inline int bdev_ref_open(const char *path, void *holder,
+				struct bdev_ref *ref)
+{
+	struct file *file;
+
+	file = bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE,
+				      NULL, NULL);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ref->bdev = file_bdev(file);
+	ref->handle = file;
+	return 0;
+}
+
+static inline void bdev_ref_close(struct bdev_ref *ref)
+{
+	fput(ref->handle);
+}
+#else
+static inline int bdev_ref_open(const char *path, void *holder,
+				struct bdev_ref *ref)
+{
+	struct block_device *bdev;
+
+	bdev = blkdev_get_by_path(path, FMODE_READ | FMODE_WRITE, NULL);
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	ref->bdev = bdev;
+	ref->handle = NULL;
+	return 0;
+}
+
+static inline void bdev_ref_close(struct bdev_ref *ref)
+{
+	blkdev_put(ref->bdev, FMODE_READ | FMODE_WRITE);
+}
+#endif
+
+/* A bio-based disk with the given block sizes (ERR_PTR on failure). */
+#ifdef HAVE_BLK_ALLOC_DISK_LIM
+static inline struct gendisk *blksnap_alloc_disk(unsigned int lbs,
+						 unsigned int pbs)
+{
+	struct queue_limits lim = {
+		.logical_block_size = lbs,
+		.physical_block_size = pbs,
+	};
+
+	return blk_alloc_disk(&lim, NUMA_NO_NODE);
+}
+#else
+static inline struct gendisk *blksnap_alloc_disk(unsigned int lbs,
+						 unsigned int pbs)
+{
+	struct gendisk *disk = blk_alloc_disk(NUMA_NO_NODE);
+
+	if (!disk)
+		return ERR_PTR(-ENOMEM);
+	blk_queue_logical_block_size(disk->queue, lbs);
+	blk_queue_physical_block_size(disk->queue, pbs);
+	return disk;
+}
+#endif
+
 /* --- end of CBT and snapshots --- */
 
 #endif /* BLKSNAP_COMPAT_H */

@@ -18,6 +18,7 @@
 #include <linux/blksnap.h>
 #include "ctl.h"
 #include "version.h"
+#include "snapshot.h"
 
 static int ctl_version(struct blksnap_version __user *uarg)
 {
@@ -33,6 +34,133 @@ static int ctl_version(struct blksnap_version __user *uarg)
 	return 0;
 }
 
+static int ctl_get_id(uuid_t *id, const void __user *uarg)
+{
+	struct blksnap_uuid u;
+
+	if (copy_from_user(&u, uarg, sizeof(u)))
+		return -EFAULT;
+	import_uuid(id, u.b);
+	return 0;
+}
+
+static int ctl_snapshot_create(struct blksnap_uuid __user *uarg)
+{
+	uuid_t id;
+	int ret;
+
+	ret = snapshot_create(&id);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg->b, &id, sizeof(uarg->b))) {
+		snapshot_destroy(&id);		/* nobody can name it */
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int ctl_snapshot_destroy(const void __user *uarg)
+{
+	uuid_t id;
+	int ret = ctl_get_id(&id, uarg);
+
+	return ret ? ret : snapshot_destroy(&id);
+}
+
+static int ctl_snapshot_take(const void __user *uarg)
+{
+	uuid_t id;
+	int ret = ctl_get_id(&id, uarg);
+
+	return ret ? ret : snapshot_take(&id);
+}
+
+/* Bounds of one APPEND_STORAGE call. */
+#define CTL_MAX_RANGES 65536
+
+static int
+ctl_snapshot_append_storage(const struct blksnap_snapshot_append_storage __user *uarg)
+{
+	struct blksnap_snapshot_append_storage arg;
+	struct blksnap_sectors *ranges;
+	char *path;
+	uuid_t id;
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	import_uuid(&id, arg.id.b);
+	if (!arg.bdev_path_size || arg.bdev_path_size > PATH_MAX ||
+	    !arg.count || arg.count > CTL_MAX_RANGES)
+		return -EINVAL;
+	path = strndup_user((const char __user *)(uintptr_t)arg.bdev_path,
+			    arg.bdev_path_size);
+	if (IS_ERR(path))
+		return PTR_ERR(path);
+	ranges = vmemdup_user((const void __user *)(uintptr_t)arg.ranges,
+			      array_size(arg.count, sizeof(*ranges)));
+	if (IS_ERR(ranges)) {
+		ret = PTR_ERR(ranges);
+		goto out_free_path;
+	}
+	ret = snapshot_append_storage(&id, path, ranges, arg.count);
+	kvfree(ranges);
+out_free_path:
+	kfree(path);
+	return ret;
+}
+
+static int ctl_snapshot_collect(struct blksnap_snapshot_collect __user *uarg)
+{
+	struct blksnap_snapshot_collect arg;
+	uuid_t *ids = NULL;
+	u32 count;
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	count = arg.ids ? min_t(u32, arg.count, CTL_MAX_RANGES) : 0;
+	if (count) {
+		ids = kvcalloc(count, sizeof(*ids), GFP_KERNEL);
+		if (!ids)
+			return -ENOMEM;
+	}
+	ret = snapshot_collect(ids, &count);
+	if (!ret && count &&
+	    copy_to_user((void __user *)(uintptr_t)arg.ids, ids,
+			 array_size(count, sizeof(*ids))))
+		ret = -EFAULT;
+	kvfree(ids);
+	if (ret && ret != -ENODATA)
+		return ret;
+	if (put_user(count, &uarg->count))
+		return -EFAULT;
+	return ret;
+}
+
+static int ctl_snapshot_wait_event(struct blksnap_snapshot_event __user *uarg)
+{
+	struct blksnap_snapshot_event *ev;
+	uuid_t id;
+	int ret;
+
+	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	if (!ev)
+		return -ENOMEM;
+	/* Only id and timeout_ms are read. */
+	if (copy_from_user(ev, uarg, offsetof(typeof(*ev), code))) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	import_uuid(&id, ev->id.b);
+	ret = snapshot_wait_event(&id, ev->timeout_ms, ev);
+	if (!ret && copy_to_user(uarg, ev, sizeof(*ev)))
+		ret = -EFAULT;
+out_free:
+	kfree(ev);
+	return ret;
+}
+
 static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -44,13 +172,17 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case IOCTL_BLKSNAP_VERSION:
 		return ctl_version(uarg);
 	case IOCTL_BLKSNAP_SNAPSHOT_CREATE:
+		return ctl_snapshot_create(uarg);
 	case IOCTL_BLKSNAP_SNAPSHOT_DESTROY:
+		return ctl_snapshot_destroy(uarg);
 	case IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE:
+		return ctl_snapshot_append_storage(uarg);
 	case IOCTL_BLKSNAP_SNAPSHOT_TAKE:
+		return ctl_snapshot_take(uarg);
 	case IOCTL_BLKSNAP_SNAPSHOT_COLLECT:
+		return ctl_snapshot_collect(uarg);
 	case IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT:
-		/* Known commands, served once the snapshot engine is built. */
-		return -EOPNOTSUPP;
+		return ctl_snapshot_wait_event(uarg);
 	default:
 		return -ENOTTY;
 	}

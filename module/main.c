@@ -12,6 +12,8 @@
 #include "blkfilter.h"
 #include "tracker.h"
 #include "ctl.h"
+#include "diff_area.h"
+#include "snapshot.h"
 #include "version.h"
 
 static int __init blksnap_init(void)
@@ -21,9 +23,12 @@ static int __init blksnap_init(void)
 	ret = blkfilter_init();
 	if (ret)
 		return ret;
-	ret = tracker_init();
+	ret = diff_area_init();
 	if (ret)
 		goto out_blkfilter_exit;
+	ret = tracker_init();
+	if (ret)
+		goto out_diff_area_exit;
 	ret = test_filter_init();
 	if (ret)
 		goto out_tracker_exit;
@@ -37,6 +42,8 @@ out_test_filter_exit:
 	test_filter_exit();
 out_tracker_exit:
 	tracker_exit();
+out_diff_area_exit:
+	diff_area_exit();
 out_blkfilter_exit:
 	blkfilter_exit();
 	return ret;
@@ -45,8 +52,10 @@ out_blkfilter_exit:
 static void __exit blksnap_exit(void)
 {
 	ctl_exit();
+	snapshot_done();
 	test_filter_exit();
 	tracker_exit();
+	diff_area_exit();
 	blkfilter_exit();
 	pr_info("unloaded\n");
 }

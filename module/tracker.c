@@ -18,6 +18,8 @@
 #include <linux/blksnap.h>
 #include "tracker.h"
 #include "cbt_map.h"
+#include "diff_area.h"
+#include "snapshot.h"
 
 static void tracker_release(struct kref *kref)
 {
@@ -73,6 +75,8 @@ static struct blkfilter *tracker_attach(struct block_device *bdev)
 	kref_init(&tracker->kref);
 	mutex_init(&tracker->ctl_lock);
 	tracker->dev_id = bdev->bd_dev;
+	tracker->attached = true;
+	INIT_LIST_HEAD(&tracker->snap_link);
 	pr_debug("tracker for %u:%u attached\n",
 		 MAJOR(tracker->dev_id), MINOR(tracker->dev_id));
 	return &tracker->filter;
@@ -84,7 +88,23 @@ static void tracker_detach(struct blkfilter *flt)
 
 	pr_debug("tracker for %u:%u detached\n",
 		 MAJOR(tracker->dev_id), MINOR(tracker->dev_id));
+	tracker->attached = false;
 	tracker_put(tracker);
+}
+
+/* Decision 5: a device in a snapshot (created or taken) stays attached. */
+static int tracker_may_detach(struct blkfilter *flt)
+{
+	return to_tracker(flt)->snapshot ? -EBUSY : 0;
+}
+
+/* Decision 16: the device went away under a taken snapshot. */
+static void tracker_device_gone(struct blkfilter *flt)
+{
+	struct tracker *tracker = to_tracker(flt);
+
+	if (tracker->diff_area)
+		diff_area_set_corrupted(tracker->diff_area, -ENODEV);
 }
 
 /*
@@ -95,10 +115,25 @@ static void tracker_detach(struct blkfilter *flt)
 static bool tracker_submit_bio(struct blkfilter *flt, struct bio *bio)
 {
 	struct tracker *tracker = to_tracker(flt);
+	struct diff_area *da;
+	sector_t sector;
 
-	if (op_is_write(bio_op(bio)) && bio_sectors(bio))
-		cbt_map_mark(tracker->cbt_map, bio_sector_rel(bio),
-			     bio_sectors(bio));
+	if (!op_is_write(bio_op(bio)) || !bio_sectors(bio))
+		return false;
+	sector = bio_sector_rel(bio);
+	cbt_map_mark(tracker->cbt_map, sector, bio_sectors(bio));
+
+	/* Copy-on-write, independent of the CBT mark's outcome. */
+	da = READ_ONCE(tracker->diff_area);
+	if (!da || !diff_area_cow_needed(da, sector, bio_sectors(bio)))
+		return false;
+	if (bio->bi_opf & REQ_NOWAIT) {
+		bio_wouldblock_error(bio);
+		return true;
+	}
+	if (!blkfilter_bio_may_wait())
+		return blkfilter_defer_bio(flt, bio);
+	diff_area_cow(da, sector, bio_sectors(bio));
 	return false;
 }
 
@@ -205,11 +240,56 @@ static int ctl_test_cbt_switch(struct tracker *tracker)
 	return ret;
 }
 
+static int ctl_snapshotadd(struct tracker *tracker, __u8 __user *buf,
+			   __u32 *plen)
+{
+	struct blksnap_snapshotadd arg;
+	uuid_t id;
+	int ret;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (copy_from_user(&arg, buf, sizeof(arg)))
+		return -EFAULT;
+	import_uuid(&id, arg.id.b);
+	ret = snapshot_add_tracker(&id, tracker);
+	if (!ret)
+		*plen = sizeof(arg);
+	return ret;
+}
+
+static int ctl_snapshotinfo(struct tracker *tracker, __u8 __user *buf,
+			    __u32 *plen)
+{
+	struct blksnap_snapshotinfo info = {};
+	struct diff_area *da = tracker->diff_area;
+
+	blkfilter_assert_locked();
+	if (*plen < sizeof(info))
+		return -EINVAL;
+	if (da) {
+		info.error_code = READ_ONCE(da->error);
+		if (da->disk)
+			strscpy((char *)info.image, da->disk->disk_name,
+				sizeof(info.image));
+	}
+	if (copy_to_user(buf, &info, sizeof(info)))
+		return -EFAULT;
+	*plen = sizeof(info);
+	return 0;
+}
+
 static int tracker_ctl(struct blkfilter *flt, unsigned int cmd,
 		       __u8 __user *buf, __u32 *plen)
 {
 	struct tracker *tracker = to_tracker(flt);
 	int ret;
+
+	/* Snapshot membership is protected by blkfilter_lock(), held here. */
+	if (cmd == blkfilter_ctl_blksnap_snapshotadd)
+		return ctl_snapshotadd(tracker, buf, plen);
+	if (cmd == blkfilter_ctl_blksnap_snapshotinfo)
+		return ctl_snapshotinfo(tracker, buf, plen);
 
 	mutex_lock(&tracker->ctl_lock);
 	switch (cmd) {
@@ -221,11 +301,6 @@ static int tracker_ctl(struct blkfilter *flt, unsigned int cmd,
 		break;
 	case blkfilter_ctl_blksnap_cbtdirty:
 		ret = ctl_cbtdirty(tracker, buf, plen);
-		break;
-	case blkfilter_ctl_blksnap_snapshotadd:
-	case blkfilter_ctl_blksnap_snapshotinfo:
-		/* Known commands, served once the snapshot engine is built. */
-		ret = -EOPNOTSUPP;
 		break;
 	case BLKSNAP_TEST_CTL_CBT_SWITCH:
 		ret = ctl_test_cbt_switch(tracker);
@@ -243,6 +318,8 @@ static struct blkfilter_operations tracker_ops = {
 	.name = "blksnap",
 	.attach = tracker_attach,
 	.detach = tracker_detach,
+	.may_detach = tracker_may_detach,
+	.device_gone = tracker_device_gone,
 	.ctl = tracker_ctl,
 	.submit_bio = tracker_submit_bio,
 };

@@ -7,6 +7,8 @@
 #include "blkfilter.h"
 
 struct cbt_map;
+struct snapshot;
+struct diff_area;
 
 /*
  * `make module BLKSNAP_TESTING=y` (the test suite
@@ -29,6 +31,12 @@ struct cbt_map;
  *	(see struct cbt_map).
  * @cbt_map: The device's change-block-tracking map; immutable pointer.
  * @dev_id: The device number at attach, for messages and events.
+ * @attached: The filter is attached (cleared at detach).  blkfilter_lock().
+ * @snapshot: The snapshot the device belongs to, or NULL.  blkfilter_lock().
+ * @snap_link: Entry in @snapshot's list of members.  blkfilter_lock().
+ * @diff_area: Copy-on-write state while the snapshot is taken, else NULL.
+ *	Changed with blkfilter_lock() held and the filter frozen, so the bio
+ *	path reads it without a lock.  Holds a diff_area reference.
  *
  * Lifetime: created by the filter layer's attach callback, so it exists only
  * while attached or while a snapshot still holds it.
@@ -39,6 +47,10 @@ struct tracker {
 	struct mutex ctl_lock;		/* see @ctl_lock above */
 	struct cbt_map *cbt_map;
 	dev_t dev_id;
+	bool attached;
+	struct snapshot *snapshot;
+	struct list_head snap_link;
+	struct diff_area *diff_area;
 };
 
 void tracker_get(struct tracker *tracker);

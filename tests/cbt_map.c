@@ -31,7 +31,7 @@ FIXTURE(cbt) {
 
 FIXTURE_SETUP(cbt)
 {
-	ASSERT_EQ(0, brd_ensure(2, 64));
+	ASSERT_EQ(0, brd_ensure(4, 64));
 	self->fd = open(DEV, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioctl(self->fd, BLKGETSIZE64, &self->capacity));

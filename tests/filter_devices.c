@@ -105,7 +105,7 @@ TEST(write_through_dm_linear_below)
 	uint64_t bs, off;
 	int rfd, dfd;
 
-	ASSERT_EQ(0, brd_ensure(2, 64));
+	ASSERT_EQ(0, brd_ensure(4, 64));
 	rfd = open("/dev/ram0", O_RDWR);
 	ASSERT_LE(0, rfd);
 	ASSERT_EQ(0, bf_attach(rfd));
@@ -136,7 +136,7 @@ TEST(filter_on_dm_and_dm_removal)
 	void *buf = wbuf(1 << 20);
 	int base, dfd;
 
-	ASSERT_EQ(0, brd_ensure(2, 64));
+	ASSERT_EQ(0, brd_ensure(4, 64));
 	base = module_refcnt();
 	ASSERT_LE(0, base);
 	ASSERT_EQ(0, dm_create("bs_top", "linear", 65536, "1:1 0", path,
@@ -203,7 +203,7 @@ TEST(brd_removal)
 {
 	int fd, base;
 
-	ASSERT_EQ(0, brd_ensure(2, 64));
+	ASSERT_EQ(0, brd_ensure(4, 64));
 	base = module_refcnt();
 	fd = open("/dev/ram1", O_RDWR);
 	ASSERT_LE(0, fd);
@@ -212,7 +212,7 @@ TEST(brd_removal)
 	close(fd);
 	ASSERT_EQ(0, system("rmmod brd"));
 	EXPECT_EQ(base, wait_refcnt(base, 3000));
-	ASSERT_EQ(0, brd_ensure(2, 64));
+	ASSERT_EQ(0, brd_ensure(4, 64));
 	fd = open("/dev/ram1", O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, bf_attach(fd));

@@ -20,7 +20,7 @@ FIXTURE(bf) {
 
 FIXTURE_SETUP(bf)
 {
-	ASSERT_EQ(0, brd_ensure(2, 64));
+	ASSERT_EQ(0, brd_ensure(4, 64));
 	self->fd = open(DEV, O_RDWR);
 	ASSERT_LE(0, self->fd);
 	self->unmapped = mmap(NULL, 4096, PROT_NONE,

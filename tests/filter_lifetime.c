@@ -63,7 +63,7 @@ TEST(attach_detach_under_writers)
 	uint32_t *buf;
 	int fd, i, j, k, bad = 0;
 
-	ASSERT_EQ(0, brd_ensure(2, 64));
+	ASSERT_EQ(0, brd_ensure(4, 64));
 	fd = open(DEV, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
 	atomic_store(&stop, 0);
@@ -105,7 +105,7 @@ TEST(rmmod_refused_while_attached)
 {
 	int fd;
 
-	ASSERT_EQ(0, brd_ensure(2, 64));
+	ASSERT_EQ(0, brd_ensure(4, 64));
 	fd = open(DEV, O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));

@@ -102,13 +102,19 @@ static inline int wait_for_node(const char *path)
 	return -ENOENT;
 }
 
-/* /dev/ram0 .. : brd loaded with @nr disks of @mib MiB unless already there. */
+/*
+ * /dev/ram0 .. ram<nr - 1>: brd with @nr disks of @mib MiB, loaded (or
+ * reloaded) unless that many are there.
+ */
 static inline int brd_ensure(int nr, int mib)
 {
 	char cmd[160];
 
-	if (!access("/dev/ram0", F_OK))
+	snprintf(cmd, sizeof(cmd), "/dev/ram%d", nr - 1);
+	if (!access(cmd, F_OK))
 		return 0;
+	if (!access("/dev/ram0", F_OK) && system("rmmod brd"))
+		return -EBUSY;
 	snprintf(cmd, sizeof(cmd),
 		 "insmod /lib/modules/brd.ko rd_nr=%d rd_size=%d", nr, mib * 1024);
 	if (system(cmd))

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BLKSNAP_DIFF_STORAGE_H
+#define BLKSNAP_DIFF_STORAGE_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+
+struct event_queue;
+struct block_device;
+struct blksnap_sectors;
+
+/**
+ * struct diff_storage - Where a snapshot keeps the old data of its chunks.
+ * @lock: Protects every field below.
+ * @devices: Open storage devices (struct storage_dev).
+ * @ranges: Appended sector ranges (struct storage_range), in order; regions
+ *	are cut from the first one with room, bump-pointer style.
+ * @capacity: Sum of the ranges, in sectors.
+ * @filled: Sectors handed out or skipped (range tails too small for a
+ *	region).
+ * @low_armed: A low-free-space event will be sent when free space falls
+ *	to diff_storage_minimum / 2 (Decision 7).
+ * @events: The snapshot's event queue.
+ *
+ * Lifetime: owned by its snapshot; freed with it, after every user of its
+ * regions (COW, image I/O) has finished.
+ */
+struct diff_storage {
+	struct mutex lock;		/* protects all fields */
+	struct list_head devices;
+	struct list_head ranges;
+	sector_t capacity;
+	sector_t filled;
+	bool low_armed;
+	struct event_queue *events;
+};
+
+void diff_storage_init(struct diff_storage *ds, struct event_queue *events);
+void diff_storage_done(struct diff_storage *ds);
+int diff_storage_append(struct diff_storage *ds, const char *path,
+			const struct blksnap_sectors *ranges, u32 count);
+int diff_storage_alloc(struct diff_storage *ds, sector_t nr_sect,
+		       unsigned int lbs, struct block_device **bdev,
+		       sector_t *sector);
+sector_t diff_storage_capacity(struct diff_storage *ds);
+
+#endif /* BLKSNAP_DIFF_STORAGE_H */

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers for snapshot tests: the control ioctls and the snapshot ctls. */
+#ifndef BLKSNAP_TESTS_SNAP_H
+#define BLKSNAP_TESTS_SNAP_H
+
+#include <stdint.h>
+#include "cbt.h"
+#include "ctl.h"
+
+static inline int snap_create(int cfd, struct blksnap_uuid *id)
+{
+	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_CREATE, id);
+}
+
+static inline int snap_destroy(int cfd, const struct blksnap_uuid *id)
+{
+	struct blksnap_uuid copy = *id;
+
+	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_DESTROY, &copy);
+}
+
+static inline int snap_take(int cfd, const struct blksnap_uuid *id)
+{
+	struct blksnap_uuid copy = *id;
+
+	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_TAKE, &copy);
+}
+
+/* Append @count ranges of device @path. */
+static inline int snap_append(int cfd, const struct blksnap_uuid *id,
+			      const char *path, struct blksnap_sectors *r,
+			      unsigned int count)
+{
+	struct blksnap_snapshot_append_storage arg = {
+		.id = *id,
+		.bdev_path = (__u8 *)path,
+		.bdev_path_size = strlen(path) + 1,
+		.count = count,
+		.ranges = r,
+	};
+
+	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE, &arg);
+}
+
+static inline int snap_append_range(int cfd, const struct blksnap_uuid *id,
+				    const char *path, uint64_t offset,
+				    uint64_t count)
+{
+	struct blksnap_sectors r = { .offset = offset, .count = count };
+
+	return snap_append(cfd, id, path, &r, 1);
+}
+
+static inline int snap_wait(int cfd, const struct blksnap_uuid *id,
+			    unsigned int timeout_ms,
+			    struct blksnap_snapshot_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->id = *id;
+	ev->timeout_ms = timeout_ms;
+	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, ev);
+}
+
+static inline int snap_add(int bfd, const struct blksnap_uuid *id)
+{
+	struct blksnap_snapshotadd arg = { .id = *id };
+
+	return bf_ctl(bfd, blkfilter_ctl_blksnap_snapshotadd, &arg,
+		      sizeof(arg));
+}
+
+static inline int snap_info(int bfd, struct blksnap_snapshotinfo *info)
+{
+	memset(info, 0x5a, sizeof(*info));
+	return bf_ctl(bfd, blkfilter_ctl_blksnap_snapshotinfo, info,
+		      sizeof(*info));
+}
+
+/* Open the image of a device given its snapshotinfo. */
+static inline int snap_open_image(int bfd, int flags)
+{
+	struct blksnap_snapshotinfo info;
+	char path[64];
+
+	if (snap_info(bfd, &info) || !info.image[0])
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/dev/%s", (char *)info.image);
+	if (wait_for_node(path))
+		return -ENOENT;
+	return open(path, flags);
+}
+
+/*
+ * Self-describing 4 KiB blocks: every 512-byte sector carries a magic, the
+ * device tag, its own sector number, a generation and a checksum.
+ */
+#define SD_MAGIC 0x626c6b73U
+
+struct sd_sector {
+	uint32_t magic;
+	uint32_t tag;
+	uint64_t sector;
+	uint32_t gen;
+	uint32_t sum;
+	uint8_t fill[488];
+};
+
+static inline uint32_t sd_sum(const struct sd_sector *s)
+{
+	return s->magic ^ s->tag ^ (uint32_t)s->sector ^
+	       (uint32_t)(s->sector >> 32) ^ s->gen ^ 0x9e3779b9U;
+}
+
+static inline void sd_fill(void *buf, size_t bytes, uint32_t tag,
+			   uint64_t sector, uint32_t gen)
+{
+	struct sd_sector *s = buf;
+	size_t i;
+
+	for (i = 0; i < bytes / 512; i++) {
+		s[i].magic = SD_MAGIC;
+		s[i].tag = tag;
+		s[i].sector = sector + i;
+		s[i].gen = gen;
+		s[i].sum = sd_sum(&s[i]);
+		memset(s[i].fill, (int)(gen + i), sizeof(s[i].fill));
+	}
+}
+
+/* Number of sectors in @buf that are not (tag, sector, gen) intact. */
+static inline size_t sd_check(const void *buf, size_t bytes, uint32_t tag,
+			      uint64_t sector, uint32_t gen)
+{
+	const struct sd_sector *s = buf;
+	size_t i, bad = 0;
+
+	for (i = 0; i < bytes / 512; i++)
+		if (s[i].magic != SD_MAGIC || s[i].tag != tag ||
+		    s[i].sector != sector + i || s[i].gen != gen ||
+		    s[i].sum != sd_sum(&s[i]) ||
+		    s[i].fill[0] != (uint8_t)(gen + i) ||
+		    s[i].fill[487] != (uint8_t)(gen + i))
+			bad++;
+	return bad;
+}
+
+#endif /* BLKSNAP_TESTS_SNAP_H */
