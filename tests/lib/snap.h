@@ -123,7 +123,7 @@ static inline void sd_fill(void *buf, size_t bytes, uint32_t tag,
 		s[i].sector = sector + i;
 		s[i].gen = gen;
 		s[i].sum = sd_sum(&s[i]);
-		memset(s[i].fill, (int)(gen + i), sizeof(s[i].fill));
+		memset(s[i].fill, (int)(gen + sector + i), sizeof(s[i].fill));
 	}
 }
 
@@ -138,8 +138,8 @@ static inline size_t sd_check(const void *buf, size_t bytes, uint32_t tag,
 		if (s[i].magic != SD_MAGIC || s[i].tag != tag ||
 		    s[i].sector != sector + i || s[i].gen != gen ||
 		    s[i].sum != sd_sum(&s[i]) ||
-		    s[i].fill[0] != (uint8_t)(gen + i) ||
-		    s[i].fill[487] != (uint8_t)(gen + i))
+		    s[i].fill[0] != (uint8_t)(gen + sector + i) ||
+		    s[i].fill[487] != (uint8_t)(gen + sector + i))
 			bad++;
 	return bad;
 }
