@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Failure while a snapshot is held: the origin device disappears (dm
+ * remove, partition rescan), the storage fails (dm "error" target), and
+ * storage that grows on demand (low-free-space events answered by
+ * appends).  The origin never loses data; the snapshot reports exactly one
+ * corrupted event and can still be destroyed.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include "kselftest_harness.h"
+#include "snap.h"
+#include "dev.h"
+
+#define MIB (1ULL << 20)
+
+static void *abuf(size_t len)
+{
+	void *p = NULL;
+
+	return posix_memalign(&p, 4096, len) ? NULL : p;
+}
+
+/* Wait for events until a corrupted one; returns its errno or -1. */
+static int wait_corrupted(int cfd, const struct blksnap_uuid *id, int ms)
+{
+	struct blksnap_snapshot_event ev;
+
+	while (!snap_wait(cfd, id, ms, &ev))
+		if (ev.code == blksnap_event_code_corrupted)
+			return ((struct blksnap_event_corrupted *)ev.data)->err_code;
+	return -1;
+}
+
+static int write_pattern(int fd, uint64_t off, uint64_t len, uint32_t tag,
+			 uint32_t gen)
+{
+	void *buf = abuf(MIB);
+	uint64_t pos;
+	int ret = 0;
+
+	for (pos = off; pos < off + len && !ret; pos += MIB) {
+		sd_fill(buf, MIB, tag, pos / 512, gen);
+		if (pwrite(fd, buf, MIB, pos) != MIB)
+			ret = -errno;
+	}
+	free(buf);
+	return ret;
+}
+
+static long check_pattern(int fd, uint64_t off, uint64_t len, uint32_t tag,
+			  uint32_t gen)
+{
+	void *buf = abuf(MIB);
+	uint64_t pos;
+	long bad = 0;
+
+	for (pos = off; pos < off + len; pos += MIB) {
+		if (pread(fd, buf, MIB, pos) != MIB) {
+			bad = -1;
+			break;
+		}
+		bad += sd_check(buf, MIB, tag, pos / 512, gen);
+	}
+	free(buf);
+	return bad;
+}
+
+TEST(origin_dm_removed)
+{
+	struct blksnap_uuid id;
+	char path[64];
+	int cfd, fd, base;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cfd = ctl_open();
+	ASSERT_LE(0, cfd);
+	base = module_refcnt();
+	ASSERT_EQ(0, dm_create("bs_org", "linear", 65536, "1:0 0", path,
+			       sizeof(path)));
+	ASSERT_EQ(0, wait_for_node(path));
+	fd = open(path, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, write_pattern(fd, 0, 4 * MIB, 3, 1));
+	ASSERT_EQ(0, snap_create(cfd, &id));
+	ASSERT_EQ(0, snap_add(fd, &id));
+	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 65536));
+	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, write_pattern(fd, 0, MIB, 3, 2));
+	close(fd);
+	ASSERT_EQ(0, dm_remove("bs_org"));
+	EXPECT_EQ(ENODEV, wait_corrupted(cfd, &id, 3000));
+	EXPECT_EQ(0, snap_destroy(cfd, &id));
+	EXPECT_EQ(base, wait_refcnt(base, 3000));
+	close(cfd);
+	/* the data that was written reached the device below */
+	fd = open("/dev/ram0", O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, check_pattern(fd, 0, MIB, 3, 2));
+	EXPECT_EQ(0, check_pattern(fd, MIB, 3 * MIB, 3, 1));
+	close(fd);
+}
+
+TEST(origin_partition_rescan)
+{
+	struct blksnap_uuid id;
+	char disk[64], part[72];
+	int cfd, lfd, fd;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cfd = ctl_open();
+	ASSERT_LE(0, cfd);
+	lfd = loop_create("/tmp/sf_part.img", 32, LO_FLAGS_PARTSCAN, disk,
+			  sizeof(disk));
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, write_mbr(lfd, 2048, 16384));
+	ASSERT_EQ(0, ioctl(lfd, BLKRRPART, 0));
+	snprintf(part, sizeof(part), "%sp1", disk);
+	ASSERT_EQ(0, wait_for_node(part));
+	fd = open(part, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, snap_create(cfd, &id));
+	ASSERT_EQ(0, snap_add(fd, &id));
+	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 65536));
+	ASSERT_EQ(0, snap_take(cfd, &id));
+	close(fd);
+	ASSERT_EQ(0, ioctl(lfd, BLKRRPART, 0));
+	EXPECT_EQ(ENODEV, wait_corrupted(cfd, &id, 3000));
+	EXPECT_EQ(0, snap_destroy(cfd, &id));
+	loop_destroy(lfd, "/tmp/sf_part.img");
+	close(cfd);
+}
+
+TEST(storage_io_error)
+{
+	struct blksnap_snapshotinfo info;
+	struct blksnap_uuid id;
+	char path[64];
+	int cfd, fd, img;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cfd = ctl_open();
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, dm_create("bs_err", "error", 65536, "", path,
+			       sizeof(path)));
+	ASSERT_EQ(0, wait_for_node(path));
+	fd = open("/dev/ram1", O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, write_pattern(fd, 0, 4 * MIB, 4, 1));
+	ASSERT_EQ(0, snap_create(cfd, &id));
+	ASSERT_EQ(0, snap_add(fd, &id));
+	ASSERT_EQ(0, snap_append_range(cfd, &id, path, 0, 65536));
+	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, write_pattern(fd, 0, 2 * MIB, 4, 2));
+	EXPECT_EQ(EIO, wait_corrupted(cfd, &id, 2000));
+	ASSERT_EQ(0, snap_info(fd, &info));
+	EXPECT_EQ(-EIO, info.error_code);
+	img = snap_open_image(fd, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, img);
+	EXPECT_EQ(-1, check_pattern(img, 0, MIB, 4, 1));	/* EIO */
+	close(img);
+	EXPECT_EQ(0, check_pattern(fd, 0, 2 * MIB, 4, 2));
+	EXPECT_EQ(0, check_pattern(fd, 2 * MIB, 2 * MIB, 4, 1));
+	EXPECT_EQ(0, snap_destroy(cfd, &id));
+	EXPECT_EQ(0, bf_detach(fd));
+	close(fd);
+	EXPECT_EQ(0, dm_remove("bs_err"));
+	close(cfd);
+}
+
+struct appender {
+	int cfd;
+	struct blksnap_uuid id;
+	atomic_int stop;
+	uint64_t next;		/* next free sector of ram2 */
+	int appends;
+	int corrupted;
+	int err;
+};
+
+static void *appender_fn(void *arg)
+{
+	struct appender *a = arg;
+	struct blksnap_snapshot_event ev;
+
+	while (!atomic_load(&a->stop)) {
+		if (snap_wait(a->cfd, &a->id, 100, &ev))
+			continue;
+		if (ev.code == blksnap_event_code_corrupted) {
+			a->corrupted++;
+			continue;
+		}
+		if (ev.code == blksnap_event_code_low_free_space) {
+			uint64_t n = ((struct blksnap_event_low_free_space *)
+				      ev.data)->requested_nr_sect;
+
+			if (a->next + n > 131072)
+				n = 131072 - a->next;
+			if (!n)
+				continue;
+			if (snap_append_range(a->cfd, &a->id, "/dev/ram2",
+					      a->next, n))
+				a->err++;
+			a->next += n;
+			a->appends++;
+		}
+	}
+	return NULL;
+}
+
+/* Storage grows by low-free-space events; writers push 6x the start. */
+TEST(storage_stretch)
+{
+	struct appender a = { .next = 0 };
+	pthread_t th;
+	int fd, img;
+	uint64_t pos;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	ASSERT_EQ(0, param_write("diff_storage_minimum", "16384"));
+	a.cfd = ctl_open();
+	ASSERT_LE(0, a.cfd);
+	fd = open("/dev/ram0", O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, write_pattern(fd, 0, 64 * MIB, 5, 1));
+	ASSERT_EQ(0, snap_create(a.cfd, &a.id));
+	ASSERT_EQ(0, snap_add(fd, &a.id));
+	atomic_store(&a.stop, 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, appender_fn, &a));
+	while (!a.appends)		/* the CREATE event's append */
+		usleep(10000);
+	ASSERT_EQ(0, snap_take(a.cfd, &a.id));
+	for (pos = 0; pos < 48 * MIB; pos += MIB) {
+		ASSERT_EQ(0, write_pattern(fd, pos, MIB, 5, 2));
+		usleep(20000);
+	}
+	usleep(300000);
+	atomic_store(&a.stop, 1);
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, a.corrupted);
+	EXPECT_EQ(0, a.err);
+	EXPECT_LE(5, a.appends);
+	img = snap_open_image(fd, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, img);
+	EXPECT_EQ(0, check_pattern(img, 0, 64 * MIB, 5, 1));
+	close(img);
+	EXPECT_EQ(0, snap_destroy(a.cfd, &a.id));
+	EXPECT_EQ(0, bf_detach(fd));
+	EXPECT_EQ(0, param_write("diff_storage_minimum", "2097152"));
+	close(fd);
+	close(a.cfd);
+}
+
+TEST_HARNESS_MAIN
