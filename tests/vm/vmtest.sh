@@ -19,7 +19,7 @@ CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
 OUT=$TOP/build/vmtest
 KERNELS=${KERNELS:-"6.1 6.12"}
 FLAVOUR=${FLAVOUR:-cloud}
-PRELOAD="virtio_pci virtio_blk loop dm_mod"
+PRELOAD="virtio_pci virtio_blk loop dm_mod configfs"
 EXTRA="brd null_blk dm_snapshot dm_flakey ext4"
 
 need=()

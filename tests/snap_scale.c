@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Scale and file systems: memory at TAKE on a 1 PiB null_blk device (not
+ * memory-backed) stays small and COW metadata grows only with the chunks
+ * copied; an image of a mounted file system under a writer mounts and holds
+ * the files as they were at TAKE.
+ */
+#define _GNU_SOURCE
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include "kselftest_harness.h"
+#include "snap.h"
+
+#define MIB (1ULL << 20)
+
+/* Slab + vmalloc in KiB, from /proc/meminfo. */
+static long kernel_mem_kib(void)
+{
+	char line[128];
+	long v, total = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld kB", &v) == 1 ||
+		    sscanf(line, "VmallocUsed: %ld kB", &v) == 1)
+			total += v;
+	fclose(f);
+	return total;
+}
+
+TEST(petabyte_take_memory)
+{
+	struct blksnap_cbtinfo info;
+	struct blksnap_uuid id;
+	long m0, m1, m2;
+	int cfd, fd;
+
+	if (access("/dev/nullb0", F_OK) &&
+	    system("insmod /lib/modules/null_blk.ko nr_devices=1 gb=1048576 memory_backed=0"))
+		SKIP(return, "null_blk not available");
+	ASSERT_EQ(0, wait_for_node("/dev/nullb0"));
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cfd = ctl_open();
+	fd = open("/dev/nullb0", O_RDWR);
+	ASSERT_LE(0, fd);
+	m0 = kernel_mem_kib();
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, cbt_info(fd, &info));
+	EXPECT_EQ(1ULL << 50, info.device_capacity);
+	m1 = kernel_mem_kib();
+	ASSERT_EQ(0, snap_create(cfd, &id));
+	ASSERT_EQ(0, snap_add(fd, &id));
+	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 131072));
+	ASSERT_EQ(0, snap_take(cfd, &id));
+	m2 = kernel_mem_kib();
+	TH_LOG("1 PiB: CBT block %u bytes, %u blocks; attach +%ld KiB, TAKE +%ld KiB",
+	       info.block_size, info.block_count, m1 - m0, m2 - m1);
+	fprintf(stderr, "# FIGURE p5_attach_kib=%ld p5_take_kib=%ld\n",
+		m1 - m0, m2 - m1);
+	EXPECT_GT(64 * 1024, m2 - m0);
+	EXPECT_GT(8 * 1024, m2 - m1);
+	EXPECT_EQ(0, snap_destroy(cfd, &id));
+	EXPECT_EQ(0, bf_detach(fd));
+	close(fd);
+	close(cfd);
+	system("rmmod null_blk");
+}
+
+/* COW metadata: a few hundred bytes per copied chunk, nothing per chunk
+ * that was not copied.
+ */
+TEST(metadata_grows_with_copied_chunks)
+{
+	struct blksnap_uuid id;
+	void *buf = NULL;
+	long m0, m1;
+	int cfd, fd, i;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	ASSERT_EQ(0, posix_memalign(&buf, 4096, 4096));
+	memset(buf, 1, 4096);
+	cfd = ctl_open();
+	fd = open("/dev/ram0", O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, snap_create(cfd, &id));
+	ASSERT_EQ(0, snap_add(fd, &id));
+	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 131072));
+	ASSERT_EQ(0, snap_take(cfd, &id));
+	m0 = kernel_mem_kib();
+	for (i = 0; i < 256; i++)	/* one 4 KiB write per 256 KiB chunk */
+		ASSERT_EQ(4096, pwrite(fd, buf, 4096, (off_t)i * 256 * 1024));
+	m1 = kernel_mem_kib();
+	fprintf(stderr, "# FIGURE cow_metadata_kib_per_256_chunks=%ld\n",
+		m1 - m0);
+	EXPECT_GT(1024, m1 - m0);
+	EXPECT_EQ(0, snap_destroy(cfd, &id));
+	EXPECT_EQ(0, bf_detach(fd));
+	close(fd);
+	close(cfd);
+	free(buf);
+}
+
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A file system under a writer: its image mounts and shows TAKE's files. */
+TEST(mounted_filesystem)
+{
+	struct blksnap_uuid id;
+	int cfd, fd, i;
+	pid_t writer;
+	char cmd[256];
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	ASSERT_EQ(0, run("mke2fs -q -b 4096 /dev/ram3 > /dev/null"));
+	mkdir("/tmp/origin", 0755);
+	mkdir("/tmp/image", 0755);
+	ASSERT_EQ(0, mount("/dev/ram3", "/tmp/origin", "ext4", 0, NULL));
+	for (i = 0; i < 20; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "dd if=/dev/urandom of=/tmp/origin/f%d bs=64k count=4 2>/dev/null",
+			 i);
+		ASSERT_EQ(0, run(cmd));
+	}
+	sync();
+	writer = fork();
+	ASSERT_LE(0, writer);
+	if (!writer) {
+		for (i = 0; ; i++) {
+			snprintf(cmd, sizeof(cmd),
+				 "dd if=/dev/urandom of=/tmp/origin/w%d bs=64k count=2 conv=fsync 2>/dev/null; "
+				 "dd if=/dev/urandom of=/tmp/origin/f%d bs=4k count=1 conv=notrunc,fsync 2>/dev/null",
+				 i % 10, i % 20);
+			system(cmd);
+		}
+	}
+	usleep(300000);
+	cfd = ctl_open();
+	fd = open("/dev/ram3", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, snap_create(cfd, &id));
+	ASSERT_EQ(0, snap_add(fd, &id));
+	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 131072));
+	/* TAKE freezes the file system: copy its files at that moment */
+	ASSERT_EQ(0, snap_take(cfd, &id));
+	usleep(500000);
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
+	ASSERT_EQ(0, mount("/dev/blksnap-image_1:3", "/tmp/image", "ext4", 0,
+			   NULL));
+	/* every file of the image is complete and readable; f0..f19 exist */
+	for (i = 0; i < 20; i++) {
+		struct stat st;
+
+		snprintf(cmd, sizeof(cmd), "/tmp/image/f%d", i);
+		EXPECT_EQ(0, stat(cmd, &st));
+		EXPECT_EQ(256 * 1024, st.st_size);
+	}
+	EXPECT_EQ(0, run("cat /tmp/image/f* > /dev/null"));
+	EXPECT_EQ(0, umount("/tmp/image"));
+	EXPECT_EQ(0, snap_destroy(cfd, &id));
+	EXPECT_EQ(0, umount("/tmp/origin"));
+	EXPECT_EQ(0, bf_detach(fd));
+	close(fd);
+	close(cfd);
+}
+
+TEST_HARNESS_MAIN
