@@ -149,35 +149,79 @@ static void *writer_fn(void *arg)
 	return NULL;
 }
 
-/* Two origins, storage on a third device, four writers on the origins. */
+/* Read all of @fd into @buf (DEVSZ bytes). */
+static int read_all(int fd, void *buf)
+{
+	uint64_t pos;
+
+	for (pos = 0; pos < DEVSZ; pos += MIB)
+		if (pread(fd, (char *)buf + pos, MIB, pos) != MIB)
+			return -errno;
+	return 0;
+}
+
+/*
+ * Two origins, storage on a third device, four writers on the origins, three
+ * TAKE/DESTROY rounds: each image equals, byte for byte, its origin as it
+ * was at TAKE.
+ */
 TEST(multi_device_point_in_time)
 {
+	void *pre[2], *img_data = abuf(DEVSZ);
 	struct writer w[4];
 	pthread_t th[4];
 	struct setup s;
-	int i, img;
+	int i, img, round;
 
 	ASSERT_EQ(0, brd_ensure(4, 64));
+	pre[0] = abuf(DEVSZ);
+	pre[1] = abuf(DEVSZ);
+	ASSERT_NE(NULL, img_data);
 	ASSERT_EQ(0, setup_snapshot(&s, 2, "/dev/ram2", 0, DEVSZ / 512));
-	for (i = 0; i < 4; i++) {
-		w[i] = (struct writer){ .fd = s.fd[i % 2], .tag = i % 2 + 1,
-					.seed = 17 * i + 1, .limit = 24 * MIB,
-					.ops = 600 };
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, writer_fn, &w[i]));
-	}
-	for (i = 0; i < 4; i++) {
-		pthread_join(th[i], NULL);
-		EXPECT_EQ(0, w[i].err);
-	}
-	for (i = 0; i < 2; i++) {
-		img = snap_open_image(s.fd[i], O_RDONLY | O_DIRECT);
-		ASSERT_LE(0, img);
-		EXPECT_EQ(0, check(img, i + 1, 0, DEVSZ, 1)) TH_LOG("image %d", i);
-		close(img);
-		/* the origin above the writers' area is untouched */
-		EXPECT_EQ(0, check(s.fd[i], i + 1, 24 * MIB, DEVSZ - 24 * MIB, 1));
+	for (round = 0; round < 3; round++) {
+		if (round) {
+			for (i = 0; i < 2; i++)
+				ASSERT_EQ(0, read_all(s.fd[i], pre[i]));
+			ASSERT_EQ(0, snap_destroy(s.cfd, &s.id));
+			ASSERT_EQ(0, snap_create(s.cfd, &s.id));
+			for (i = 0; i < 2; i++)
+				ASSERT_EQ(0, snap_add(s.fd[i], &s.id));
+			ASSERT_EQ(0, snap_append_range(s.cfd, &s.id,
+						       "/dev/ram2", 0,
+						       DEVSZ / 512));
+			ASSERT_EQ(0, snap_take(s.cfd, &s.id));
+		} else {
+			for (i = 0; i < 2; i++)
+				ASSERT_EQ(0, read_all(s.fd[i], pre[i]));
+		}
+		for (i = 0; i < 4; i++) {
+			w[i] = (struct writer){ .fd = s.fd[i % 2],
+						.tag = i % 2 + 1,
+						.seed = 17 * i + round + 1,
+						.limit = 24 * MIB, .ops = 400 };
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, writer_fn,
+						    &w[i]));
+		}
+		for (i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			EXPECT_EQ(0, w[i].err);
+		}
+		for (i = 0; i < 2; i++) {
+			img = snap_open_image(s.fd[i], O_RDONLY | O_DIRECT);
+			ASSERT_LE(0, img);
+			ASSERT_EQ(0, read_all(img, img_data));
+			EXPECT_EQ(0, memcmp(pre[i], img_data, DEVSZ))
+				TH_LOG("round %d image %d", round, i);
+			close(img);
+			/* the origin above the writers' area is untouched */
+			EXPECT_EQ(0, check(s.fd[i], i + 1, 24 * MIB,
+					   DEVSZ - 24 * MIB, 1));
+		}
 	}
 	teardown_snapshot(&s, 2);
+	free(pre[0]);
+	free(pre[1]);
+	free(img_data);
 }
 
 /* Writes at and across chunk borders, on the origin and on the image. */

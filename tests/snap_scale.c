@@ -173,4 +173,52 @@ TEST(mounted_filesystem)
 	close(cfd);
 }
 
+/* DESTROY with the image mounted and read, while the origin is written. */
+TEST(destroy_while_mounted)
+{
+	struct blksnap_uuid id;
+	pid_t reader, writer;
+	int cfd, fd;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	ASSERT_EQ(0, run("mke2fs -q -b 4096 /dev/ram3 > /dev/null"));
+	mkdir("/tmp/origin", 0755);
+	mkdir("/tmp/image", 0755);
+	ASSERT_EQ(0, mount("/dev/ram3", "/tmp/origin", "ext4", 0, NULL));
+	ASSERT_EQ(0, run("dd if=/dev/urandom of=/tmp/origin/big bs=1M count=8 2>/dev/null"));
+	cfd = ctl_open();
+	fd = open("/dev/ram3", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, snap_create(cfd, &id));
+	ASSERT_EQ(0, snap_add(fd, &id));
+	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 131072));
+	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, mount("/dev/blksnap-image_1:3", "/tmp/image", "ext4", 0,
+			   NULL));
+	reader = fork();
+	if (!reader)
+		for (setpgid(0, 0);;)
+			system("cat /tmp/image/big > /dev/null 2>&1; echo x > /tmp/image/t 2>/dev/null");
+	writer = fork();
+	if (!writer)
+		for (setpgid(0, 0);;)
+			system("dd if=/dev/urandom of=/tmp/origin/big bs=1M count=8 conv=notrunc,fsync 2>/dev/null");
+	usleep(500000);
+	EXPECT_EQ(0, snap_destroy(cfd, &id));
+	usleep(300000);
+	kill(-reader, SIGKILL);		/* the shells and their children */
+	kill(-writer, SIGKILL);
+	waitpid(reader, NULL, 0);
+	waitpid(writer, NULL, 0);
+	usleep(200000);
+	/* the dead image fails I/O; unmounting must not hang */
+	EXPECT_NE(0, run("cat /tmp/image/big > /dev/null 2>&1"));
+	EXPECT_EQ(0, umount("/tmp/image"));
+	EXPECT_EQ(0, umount("/tmp/origin"));
+	EXPECT_EQ(0, bf_detach(fd));
+	close(fd);
+	close(cfd);
+}
+
 TEST_HARNESS_MAIN
