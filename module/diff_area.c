@@ -133,7 +133,8 @@ static int chunk_io(struct block_device *bdev, sector_t sector,
 
 /*
  * Copy chunk @nr to a new region of the difference storage.
- * Context: the chunk's lock held for writing; may sleep.
+ * Context: the chunk's lock held for writing, memalloc_noio scope; may
+ * sleep.
  */
 static int chunk_copy(struct diff_area *da, unsigned long nr)
 {
@@ -149,7 +150,8 @@ static int chunk_copy(struct diff_area *da, unsigned long nr)
 	nr_pages = DIV_ROUND_UP(bytes, PAGE_SIZE);
 
 	chunk = kzalloc(sizeof(*chunk), GFP_NOIO);
-	pages = kcalloc(nr_pages, sizeof(*pages), GFP_NOIO);
+	/* up to 16384 pointers for 64 MiB chunks; the caller is in NOIO scope */
+	pages = kvcalloc(nr_pages, sizeof(*pages), GFP_KERNEL);
 	if (!chunk || !pages) {
 		ret = -ENOMEM;
 		goto out_free;
@@ -183,7 +185,7 @@ out_free_pages:
 		__free_page(pages[i]);
 	up(&da->cow_slots);
 out_free:
-	kfree(pages);
+	kvfree(pages);
 	kfree(chunk);
 	return ret;
 }
