@@ -2,11 +2,13 @@
 /*
  * Scale and file systems: memory at TAKE on a 1 PiB null_blk device (not
  * memory-backed) stays small and COW metadata grows only with the chunks
- * copied; an image of a mounted file system under a writer mounts and holds
- * the files as they were at TAKE.
+ * copied; the image of a mounted ext4 file system under a writer mounts
+ * read-write and holds the files as they were at TAKE; DESTROY with the
+ * image mounted.
  */
 #define _GNU_SOURCE
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "snap.h"
@@ -119,7 +121,7 @@ TEST(mounted_filesystem)
 	char cmd[256];
 
 	ASSERT_EQ(0, brd_ensure(4, 64));
-	ASSERT_EQ(0, run("mke2fs -q -b 4096 /dev/ram3 > /dev/null"));
+	ASSERT_EQ(0, run("/usr/sbin/mkfs.ext4 -q -F -b 4096 /dev/ram3 > /dev/null"));
 	mkdir("/tmp/origin", 0755);
 	mkdir("/tmp/image", 0755);
 	ASSERT_EQ(0, mount("/dev/ram3", "/tmp/origin", "ext4", 0, NULL));
@@ -133,6 +135,8 @@ TEST(mounted_filesystem)
 	writer = fork();
 	ASSERT_LE(0, writer);
 	if (!writer) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (i = 0; ; i++) {
 			snprintf(cmd, sizeof(cmd),
 				 "dd if=/dev/urandom of=/tmp/origin/w%d bs=64k count=2 conv=fsync 2>/dev/null; "
@@ -152,7 +156,7 @@ TEST(mounted_filesystem)
 	/* TAKE freezes the file system: copy its files at that moment */
 	ASSERT_EQ(0, snap_take(cfd, &id));
 	usleep(500000);
-	kill(writer, SIGKILL);
+	kill(-writer, SIGKILL);
 	waitpid(writer, NULL, 0);
 	ASSERT_EQ(0, mount("/dev/blksnap-image_1:3", "/tmp/image", "ext4", 0,
 			   NULL));
@@ -181,7 +185,7 @@ TEST(destroy_while_mounted)
 	int cfd, fd;
 
 	ASSERT_EQ(0, brd_ensure(4, 64));
-	ASSERT_EQ(0, run("mke2fs -q -b 4096 /dev/ram3 > /dev/null"));
+	ASSERT_EQ(0, run("/usr/sbin/mkfs.ext4 -q -F -b 4096 /dev/ram3 > /dev/null"));
 	mkdir("/tmp/origin", 0755);
 	mkdir("/tmp/image", 0755);
 	ASSERT_EQ(0, mount("/dev/ram3", "/tmp/origin", "ext4", 0, NULL));
@@ -198,11 +202,11 @@ TEST(destroy_while_mounted)
 			   NULL));
 	reader = fork();
 	if (!reader)
-		for (setpgid(0, 0);;)
+		for (setpgid(0, 0), prctl(PR_SET_PDEATHSIG, SIGKILL);;)
 			system("cat /tmp/image/big > /dev/null 2>&1; echo x > /tmp/image/t 2>/dev/null");
 	writer = fork();
 	if (!writer)
-		for (setpgid(0, 0);;)
+		for (setpgid(0, 0), prctl(PR_SET_PDEATHSIG, SIGKILL);;)
 			system("dd if=/dev/urandom of=/tmp/origin/big bs=1M count=8 conv=notrunc,fsync 2>/dev/null");
 	usleep(500000);
 	EXPECT_EQ(0, snap_destroy(cfd, &id));

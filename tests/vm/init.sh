@@ -26,6 +26,10 @@ done
 i=0
 while [ ! -b /dev/vdb ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 
+# env.NAME=VALUE on the kernel command line (EXTRA_APPEND) reaches the tests
+for w in $(cat /proc/cmdline); do
+	case $w in env.*=*) w=${w#env.}; export "${w%%=*}=${w#*=}" ;; esac
+done
 TMO=$(sed -n 's/.*vmtest.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 TMO=${TMO:-300}
 N=$(wc -l < /tests/order)
@@ -43,8 +47,16 @@ for t in $(cat /tests/order); do
 	echo "# selftests: blksnap: $t" >&3
 	log "test $t start"
 	echo "blksnap-test: $t start" > /dev/kmsg
-	(cd /tmp && timeout -s KILL $TMO /tests/$t 2>&1) | sed 's/^/# /' >&3
+	# output through a file, not a pipe: a process the test leaves behind
+	# must not keep the runner waiting
+	(cd /tmp && timeout -s KILL $TMO /tests/$t > /tmp/.out 2>&1)
 	rc=$?
+	if [ $rc = 137 ]; then	# timed out: show where tasks are stuck
+		echo 1 > /proc/sys/kernel/sysrq
+		echo w > /proc/sysrq-trigger
+		echo t > /proc/sysrq-trigger
+	fi
+	sed 's/^/# /' /tmp/.out >&3
 	echo "blksnap-test: $t done rc=$rc" > /dev/kmsg
 	case $rc in
 	0) echo "ok $n selftests: blksnap: $t" >&3 ;;

@@ -25,6 +25,19 @@ for t in $TESTS; do
 	echo "$t" >> "$D/tests/order"
 done
 
+# A few host programs the tests use (with their shared libraries):
+# e2fsprogs' mke2fs as /usr/sbin/mkfs.ext4 (busybox only makes ext2).
+mkdir -p "$D/usr/sbin" "$D/etc" "$D/lib64"
+if command -v mke2fs >/dev/null; then
+	cp "$(command -v mke2fs)" "$D/usr/sbin/mkfs.ext4"
+	[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$D/etc/"
+	ldd "$(command -v mke2fs)" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' |
+	while read -r lib; do
+		mkdir -p "$D$(dirname "$lib")"
+		cp -L "$lib" "$D$lib"
+	done
+fi
+
 declare -A seen
 : > "$D/lib/modules/preload"
 add_module() { # name preload(0/1)
