@@ -170,18 +170,13 @@ TEST(filter_on_dm_and_dm_removal)
 
 TEST(partition_rescan_detaches)
 {
-	char disk[64], part[72];
+	char part[72];
 	int lfd, pfd, base;
 
 	base = module_refcnt();
 	ASSERT_LE(0, base);
-	lfd = loop_create("/tmp/fd_part.img", 32, LO_FLAGS_PARTSCAN, disk,
-			  sizeof(disk));
+	lfd = loop_with_partition("/tmp/fd_part.img", 32, part, sizeof(part));
 	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, write_mbr(lfd, 2048, 16384));
-	ASSERT_EQ(0, ioctl(lfd, BLKRRPART, 0));
-	snprintf(part, sizeof(part), "%sp1", disk);
-	ASSERT_EQ(0, wait_for_node(part));
 	pfd = open(part, O_RDWR);
 	ASSERT_LE(0, pfd);
 	ASSERT_EQ(0, bf_attach(pfd));

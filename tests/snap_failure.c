@@ -84,10 +84,8 @@ TEST(origin_dm_removed)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
 	ASSERT_EQ(0, write_pattern(fd, 0, 4 * MIB, 3, 1));
-	ASSERT_EQ(0, snap_create(cfd, &id));
-	ASSERT_EQ(0, snap_add(fd, &id));
-	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 65536));
-	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, snap_create_take(cfd, &id, &fd, 1, "/dev/ram2", 0,
+				65536));
 	ASSERT_EQ(0, write_pattern(fd, 0, MIB, 3, 2));
 	close(fd);
 	ASSERT_EQ(0, dm_remove("bs_org"));
@@ -106,26 +104,19 @@ TEST(origin_dm_removed)
 TEST(origin_partition_rescan)
 {
 	struct blksnap_uuid id;
-	char disk[64], part[72];
+	char part[72];
 	int cfd, lfd, fd;
 
 	ASSERT_EQ(0, brd_ensure(4, 64));
 	cfd = ctl_open();
 	ASSERT_LE(0, cfd);
-	lfd = loop_create("/tmp/sf_part.img", 32, LO_FLAGS_PARTSCAN, disk,
-			  sizeof(disk));
+	lfd = loop_with_partition("/tmp/sf_part.img", 32, part, sizeof(part));
 	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, write_mbr(lfd, 2048, 16384));
-	ASSERT_EQ(0, ioctl(lfd, BLKRRPART, 0));
-	snprintf(part, sizeof(part), "%sp1", disk);
-	ASSERT_EQ(0, wait_for_node(part));
 	fd = open(part, O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
-	ASSERT_EQ(0, snap_create(cfd, &id));
-	ASSERT_EQ(0, snap_add(fd, &id));
-	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 65536));
-	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, snap_create_take(cfd, &id, &fd, 1, "/dev/ram2", 0,
+				65536));
 	close(fd);
 	ASSERT_EQ(0, ioctl(lfd, BLKRRPART, 0));
 	EXPECT_EQ(ENODEV, wait_corrupted(cfd, &id, 3000));
@@ -151,10 +142,8 @@ TEST(storage_io_error)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
 	ASSERT_EQ(0, write_pattern(fd, 0, 4 * MIB, 4, 1));
-	ASSERT_EQ(0, snap_create(cfd, &id));
-	ASSERT_EQ(0, snap_add(fd, &id));
-	ASSERT_EQ(0, snap_append_range(cfd, &id, path, 0, 65536));
-	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, snap_create_take(cfd, &id, &fd, 1, path, 0,
+				65536));
 	ASSERT_EQ(0, write_pattern(fd, 0, 2 * MIB, 4, 2));
 	EXPECT_EQ(EIO, wait_corrupted(cfd, &id, 2000));
 	ASSERT_EQ(0, snap_info(fd, &info));

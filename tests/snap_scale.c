@@ -52,10 +52,8 @@ TEST(petabyte_take_memory)
 	ASSERT_EQ(0, cbt_info(fd, &info));
 	EXPECT_EQ(1ULL << 50, info.device_capacity);
 	m1 = kernel_mem_kib();
-	ASSERT_EQ(0, snap_create(cfd, &id));
-	ASSERT_EQ(0, snap_add(fd, &id));
-	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 131072));
-	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, snap_create_take(cfd, &id, &fd, 1, "/dev/ram2", 0,
+				131072));
 	m2 = kernel_mem_kib();
 	TH_LOG("1 PiB: CBT block %u bytes, %u blocks; attach +%ld KiB, TAKE +%ld KiB",
 	       info.block_size, info.block_count, m1 - m0, m2 - m1);
@@ -87,10 +85,8 @@ TEST(metadata_grows_with_copied_chunks)
 	fd = open("/dev/ram0", O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
-	ASSERT_EQ(0, snap_create(cfd, &id));
-	ASSERT_EQ(0, snap_add(fd, &id));
-	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 131072));
-	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, snap_create_take(cfd, &id, &fd, 1, "/dev/ram2", 0,
+				131072));
 	m0 = kernel_mem_kib();
 	for (i = 0; i < 256; i++)	/* one 4 KiB write per 256 KiB chunk */
 		ASSERT_EQ(4096, pwrite(fd, buf, 4096, (off_t)i * 256 * 1024));
@@ -194,10 +190,8 @@ TEST(destroy_while_mounted)
 	fd = open("/dev/ram3", O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
-	ASSERT_EQ(0, snap_create(cfd, &id));
-	ASSERT_EQ(0, snap_add(fd, &id));
-	ASSERT_EQ(0, snap_append_range(cfd, &id, "/dev/ram2", 0, 131072));
-	ASSERT_EQ(0, snap_take(cfd, &id));
+	ASSERT_EQ(0, snap_create_take(cfd, &id, &fd, 1, "/dev/ram2", 0,
+				131072));
 	ASSERT_EQ(0, mount("/dev/blksnap-image_1:3", "/tmp/image", "ext4", 0,
 			   NULL));
 	reader = fork();

@@ -149,4 +149,31 @@ static inline int write_mbr(int fd, uint32_t start, uint32_t size)
 	return fsync(fd) ? -errno : 0;
 }
 
+/*
+ * A loop device over a new @mib MiB file with one partition at sector
+ * 2048, 16384 sectors long; writes the partition's node to @part.  Returns
+ * the loop fd or -errno.  Needs cbt.h's loop helpers.
+ */
+static inline int loop_with_partition(const char *file, int mib, char *part,
+				      size_t len)
+{
+	char disk[64];
+	int lfd, ret;
+
+	lfd = loop_create(file, mib, LO_FLAGS_PARTSCAN, disk, sizeof(disk));
+	if (lfd < 0)
+		return lfd;
+	ret = write_mbr(lfd, 2048, 16384);
+	if (!ret && ioctl(lfd, BLKRRPART, 0))
+		ret = -errno;
+	snprintf(part, len, "%sp1", disk);
+	if (!ret)
+		ret = wait_for_node(part);
+	if (ret) {
+		loop_destroy(lfd, file);
+		return ret;
+	}
+	return lfd;
+}
+
 #endif /* BLKSNAP_TESTS_DEV_H */

@@ -91,6 +91,26 @@ static inline int snap_open_image(int bfd, int flags)
 }
 
 /*
+ * CREATE a snapshot of the devices @fds[0..n) (already attached), give it
+ * @count sectors of @storage from @offset, and TAKE it.  0 or -errno.
+ */
+static inline int snap_create_take(int cfd, struct blksnap_uuid *id, const int *fds,
+			     int n, const char *storage, uint64_t offset,
+			     uint64_t count)
+{
+	int i, ret;
+
+	ret = snap_create(cfd, id);
+	for (i = 0; i < n && !ret; i++)
+		ret = snap_add(fds[i], id);
+	if (!ret)
+		ret = snap_append_range(cfd, id, storage, offset, count);
+	if (!ret)
+		ret = snap_take(cfd, id);
+	return ret;
+}
+
+/*
  * Self-describing 4 KiB blocks: every 512-byte sector carries a magic, the
  * device tag, its own sector number, a generation and a checksum.
  */
