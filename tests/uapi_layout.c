@@ -1,138 +1,256 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The UAPI headers are ABI-exact to the v3 interface: every structure size,
- * field offset and ioctl number, for LP64 and ILP32 (the v3 structures carry
- * native pointers, so some layouts and numbers differ between the two).
- * Built with -Wall -Werror; the static assertions fail the build, the
- * runtime checks report through KTAP.
+ * The UAPI headers against the v3 ABI: every constant, enum value, struct
+ * size, field offset and size, field signedness and ioctl number (with its
+ * direction, type, number and size fields), for LP64 and for ILP32.  The v3
+ * structures carry native pointers, so some layouts and ioctl numbers differ
+ * between the two; the word-size table is chosen with __SIZEOF_POINTER__.
+ *
+ * Each row is checked twice: by static_assert, which fails the build, and
+ * at run time, which reports every mismatch through KTAP.  Build with
+ * -DUAPI_LAYOUT_RUNTIME_ONLY to see all mismatches in one run instead of
+ * the first build error.
+ *
+ * The two headers come first, so that the build also proves that they
+ * stand on their own.
  */
-#include <stddef.h>
-#include <assert.h>
 #include <linux/blksnap.h>
 #include <linux/blk-filter.h>
+#include <assert.h>
+#include <stddef.h>
+#include <string.h>
 #include "kselftest_harness.h"
 
-#define OFF(type, field) offsetof(struct type, field)
+#define SZ(s)		sizeof(struct s)
+#define OFF(s, f)	offsetof(struct s, f)
+#define FSZ(s, f)	sizeof(((struct s *)0)->f)
+#define SIGNED(s, f)	((__typeof__(((struct s *)0)->f))(-1) < 0)
 
-#if __SIZEOF_POINTER__ == 8
-#define LP(lp64, ilp32) (lp64)
+/*
+ * CHECKED(have, want, what) is @have, after a static_assert that it equals
+ * @want (message @what).  The assertion sits in a structure declared inside
+ * sizeof, so that it can live in an initializer.
+ */
+#ifdef UAPI_LAYOUT_RUNTIME_ONLY
+#define STATIC_CHECKS	0
 #else
-#define LP(lp64, ilp32) (ilp32)
+#define STATIC_CHECKS	1
+#endif
+#define CHECKED(have, want, what)					\
+	(sizeof(struct {						\
+		static_assert(!STATIC_CHECKS || (have) == (want), what);	\
+		char c;							\
+	}) * 0 + (have))
+
+/* One row: what the headers give (@have), what the v3 ABI has (@want). */
+struct abi_row {
+	const char *what;
+	unsigned long long want;
+	unsigned long long have;
+};
+
+#define ROW(have, want)						\
+	{ #have, (want), CHECKED(have, want, #have " == " #want) }
+
+/* The same for every word size. */
+static const struct abi_row common_rows[] = {
+	ROW(BLKFILTER_NAME_LENGTH, 32),
+	ROW(SZ(blkfilter_name), 32),
+	ROW(OFF(blkfilter_name, name), 0),
+	ROW(SZ(blkfilter_ctl), 48),
+	ROW(OFF(blkfilter_ctl, name), 0),
+	ROW(OFF(blkfilter_ctl, cmd), 32),
+	ROW(FSZ(blkfilter_ctl, cmd), 4),
+	ROW(OFF(blkfilter_ctl, optlen), 36),
+	ROW(FSZ(blkfilter_ctl, optlen), 4),
+	ROW(OFF(blkfilter_ctl, opt), 40),
+	ROW(FSZ(blkfilter_ctl, opt), 8),
+	ROW(BLKFILTER_ATTACH, 0xC020128CU),
+	ROW(BLKFILTER_DETACH, 0xC020128DU),
+	ROW(BLKFILTER_CTL, 0xC030128EU),
+	ROW(BLKSNAP, 'V'),
+	ROW(sizeof(BLKSNAP_CTL), sizeof("blksnap-control")),
+	ROW(sizeof(BLKSNAP_IMAGE_NAME), sizeof("blksnap-image")),
+	ROW(UUID_SIZE, 16),
+	ROW(IMAGE_DISK_NAME_LEN, 32),
+	ROW(blkfilter_ctl_blksnap_cbtinfo, 0),
+	ROW(blkfilter_ctl_blksnap_cbtmap, 1),
+	ROW(blkfilter_ctl_blksnap_cbtdirty, 2),
+	ROW(blkfilter_ctl_blksnap_snapshotadd, 3),
+	ROW(blkfilter_ctl_blksnap_snapshotinfo, 4),
+	ROW(blksnap_ioctl_version, 0),
+	ROW(blksnap_ioctl_snapshot_create, 1),
+	ROW(blksnap_ioctl_snapshot_destroy, 2),
+	ROW(blksnap_ioctl_snapshot_append_storage, 3),
+	ROW(blksnap_ioctl_snapshot_take, 4),
+	ROW(blksnap_ioctl_snapshot_collect, 5),
+	ROW(blksnap_ioctl_snapshot_wait_event, 6),
+	ROW(blksnap_event_code_low_free_space, 0),
+	ROW(blksnap_event_code_corrupted, 1),
+	ROW(SZ(blksnap_uuid), 16),
+	ROW(FSZ(blksnap_uuid, b), 16),
+	ROW(OFF(blksnap_cbtinfo, device_capacity), 0),
+	ROW(FSZ(blksnap_cbtinfo, device_capacity), 8),
+	ROW(OFF(blksnap_cbtinfo, block_size), 8),
+	ROW(FSZ(blksnap_cbtinfo, block_size), 4),
+	ROW(OFF(blksnap_cbtinfo, block_count), 12),
+	ROW(FSZ(blksnap_cbtinfo, block_count), 4),
+	ROW(OFF(blksnap_cbtinfo, generation_id), 16),
+	ROW(OFF(blksnap_cbtinfo, changes_number), 32),
+	ROW(FSZ(blksnap_cbtinfo, changes_number), 1),
+	ROW(SIGNED(blksnap_cbtinfo, changes_number), 0),
+	ROW(OFF(blksnap_cbtmap, offset), 0),
+	ROW(FSZ(blksnap_cbtmap, offset), 4),
+	ROW(OFF(blksnap_cbtmap, length), 4),
+	ROW(FSZ(blksnap_cbtmap, length), 4),
+	ROW(SZ(blksnap_sectors), 16),
+	ROW(OFF(blksnap_sectors, offset), 0),
+	ROW(FSZ(blksnap_sectors, offset), 8),
+	ROW(OFF(blksnap_sectors, count), 8),
+	ROW(FSZ(blksnap_sectors, count), 8),
+	ROW(OFF(blksnap_cbtdirty, count), 0),
+	ROW(FSZ(blksnap_cbtdirty, count), 4),
+	ROW(SZ(blksnap_snapshotadd), 16),
+	ROW(OFF(blksnap_snapshotadd, id), 0),
+	ROW(SZ(blksnap_snapshotinfo), 36),
+	ROW(OFF(blksnap_snapshotinfo, error_code), 0),
+	ROW(FSZ(blksnap_snapshotinfo, error_code), 4),
+	ROW(SIGNED(blksnap_snapshotinfo, error_code), 1),
+	ROW(OFF(blksnap_snapshotinfo, image), 4),
+	ROW(FSZ(blksnap_snapshotinfo, image), 32),
+	ROW(SZ(blksnap_version), 8),
+	ROW(OFF(blksnap_version, major), 0),
+	ROW(OFF(blksnap_version, minor), 2),
+	ROW(OFF(blksnap_version, revision), 4),
+	ROW(OFF(blksnap_version, build), 6),
+	ROW(FSZ(blksnap_version, build), 2),
+	ROW(OFF(blksnap_snapshot_append_storage, id), 0),
+	ROW(OFF(blksnap_snapshot_append_storage, bdev_path), 16),
+	ROW(FSZ(blksnap_snapshot_append_storage, bdev_path_size), 4),
+	ROW(FSZ(blksnap_snapshot_append_storage, count), 4),
+	ROW(OFF(blksnap_snapshot_collect, count), 0),
+	ROW(FSZ(blksnap_snapshot_collect, count), 4),
+	ROW(SZ(blksnap_snapshot_event), 4096),
+	ROW(OFF(blksnap_snapshot_event, id), 0),
+	ROW(OFF(blksnap_snapshot_event, timeout_ms), 16),
+	ROW(FSZ(blksnap_snapshot_event, timeout_ms), 4),
+	ROW(OFF(blksnap_snapshot_event, code), 20),
+	ROW(FSZ(blksnap_snapshot_event, code), 4),
+	ROW(OFF(blksnap_snapshot_event, time_label), 24),
+	ROW(FSZ(blksnap_snapshot_event, time_label), 8),
+	ROW(SIGNED(blksnap_snapshot_event, time_label), 1),
+	ROW(OFF(blksnap_snapshot_event, data), 32),
+	ROW(FSZ(blksnap_snapshot_event, data), 4064),
+	ROW(SZ(blksnap_event_low_free_space), 8),
+	ROW(OFF(blksnap_event_low_free_space, requested_nr_sect), 0),
+	ROW(FSZ(blksnap_event_low_free_space, requested_nr_sect), 8),
+	ROW(SZ(blksnap_event_corrupted), 12),
+	ROW(OFF(blksnap_event_corrupted, dev_id_mj), 0),
+	ROW(OFF(blksnap_event_corrupted, dev_id_mn), 4),
+	ROW(OFF(blksnap_event_corrupted, err_code), 8),
+	ROW(SIGNED(blksnap_event_corrupted, err_code), 1),
+	ROW(IOCTL_BLKSNAP_VERSION, 0x40085600U),
+	ROW(IOCTL_BLKSNAP_SNAPSHOT_CREATE, 0x40105601U),
+	ROW(IOCTL_BLKSNAP_SNAPSHOT_DESTROY, 0x80105602U),
+	ROW(IOCTL_BLKSNAP_SNAPSHOT_TAKE, 0x80105604U),
+	ROW(IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, 0x50005606U),
+	ROW(_IOC_DIR(IOCTL_BLKSNAP_VERSION), _IOC_WRITE),
+	ROW(_IOC_DIR(IOCTL_BLKSNAP_SNAPSHOT_CREATE), _IOC_WRITE),
+	ROW(_IOC_DIR(IOCTL_BLKSNAP_SNAPSHOT_DESTROY), _IOC_READ),
+	ROW(_IOC_DIR(IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE), _IOC_WRITE),
+	ROW(_IOC_DIR(IOCTL_BLKSNAP_SNAPSHOT_TAKE), _IOC_READ),
+	ROW(_IOC_DIR(IOCTL_BLKSNAP_SNAPSHOT_COLLECT), _IOC_WRITE),
+	ROW(_IOC_DIR(IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT), _IOC_WRITE),
+	ROW(_IOC_TYPE(IOCTL_BLKSNAP_SNAPSHOT_COLLECT), 'V'),
+	ROW(_IOC_NR(IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT), 6),
+	ROW(_IOC_SIZE(IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT), 4096),
+	ROW(_IOC_DIR(BLKFILTER_CTL), _IOC_READ | _IOC_WRITE),
+	ROW(_IOC_TYPE(BLKFILTER_CTL), 0x12),
+};
+
+/* The v3 structures carry native pointers: these rows differ. */
+#if __SIZEOF_POINTER__ == 8
+#define WORD_SIZE_NAME "LP64"
+static const struct abi_row word_size_rows[] = {
+	ROW(SZ(blksnap_cbtinfo), 40),
+	ROW(SZ(blksnap_cbtmap), 16),
+	ROW(OFF(blksnap_cbtmap, buffer), 8),
+	ROW(FSZ(blksnap_cbtmap, buffer), 8),
+	ROW(SZ(blksnap_cbtdirty), 16),
+	ROW(OFF(blksnap_cbtdirty, dirty_sectors), 8),
+	ROW(FSZ(blksnap_cbtdirty, dirty_sectors), 8),
+	ROW(SZ(blksnap_snapshot_append_storage), 40),
+	ROW(FSZ(blksnap_snapshot_append_storage, bdev_path), 8),
+	ROW(OFF(blksnap_snapshot_append_storage, bdev_path_size), 24),
+	ROW(OFF(blksnap_snapshot_append_storage, count), 28),
+	ROW(OFF(blksnap_snapshot_append_storage, ranges), 32),
+	ROW(FSZ(blksnap_snapshot_append_storage, ranges), 8),
+	ROW(SZ(blksnap_snapshot_collect), 16),
+	ROW(OFF(blksnap_snapshot_collect, ids), 8),
+	ROW(FSZ(blksnap_snapshot_collect, ids), 8),
+	ROW(IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE, 0x40285603U),
+	ROW(IOCTL_BLKSNAP_SNAPSHOT_COLLECT, 0x40105605U),
+};
+#else
+#define WORD_SIZE_NAME "ILP32"
+static const struct abi_row word_size_rows[] = {
+	ROW(SZ(blksnap_cbtinfo), 36),
+	ROW(SZ(blksnap_cbtmap), 12),
+	ROW(OFF(blksnap_cbtmap, buffer), 8),
+	ROW(FSZ(blksnap_cbtmap, buffer), 4),
+	ROW(SZ(blksnap_cbtdirty), 8),
+	ROW(OFF(blksnap_cbtdirty, dirty_sectors), 4),
+	ROW(FSZ(blksnap_cbtdirty, dirty_sectors), 4),
+	ROW(SZ(blksnap_snapshot_append_storage), 32),
+	ROW(FSZ(blksnap_snapshot_append_storage, bdev_path), 4),
+	ROW(OFF(blksnap_snapshot_append_storage, bdev_path_size), 20),
+	ROW(OFF(blksnap_snapshot_append_storage, count), 24),
+	ROW(OFF(blksnap_snapshot_append_storage, ranges), 28),
+	ROW(FSZ(blksnap_snapshot_append_storage, ranges), 4),
+	ROW(SZ(blksnap_snapshot_collect), 8),
+	ROW(OFF(blksnap_snapshot_collect, ids), 4),
+	ROW(FSZ(blksnap_snapshot_collect, ids), 4),
+	ROW(IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE, 0x40205603U),
+	ROW(IOCTL_BLKSNAP_SNAPSHOT_COLLECT, 0x40085605U),
+};
 #endif
 
-/* Sizes the kernel and every client must agree on. */
-static_assert(sizeof(struct blkfilter_name) == 32, "blkfilter_name");
-static_assert(sizeof(struct blkfilter_ctl) == 48, "blkfilter_ctl");
-static_assert(sizeof(struct blksnap_snapshot_event) == 4096, "event");
-static_assert(sizeof(struct blksnap_uuid) == 16, "uuid");
+static int check_rows(struct __test_metadata *_metadata,
+		      const struct abi_row *rows, size_t n)
+{
+	size_t i;
+	int bad = 0;
 
-TEST(constants)
+	for (i = 0; i < n; i++) {
+		if (rows[i].have == rows[i].want)
+			continue;
+		bad++;
+		TH_LOG("%s is %#llx, the v3 ABI has %#llx", rows[i].what,
+		       rows[i].have, rows[i].want);
+	}
+	return bad;
+}
+
+TEST(common)
+{
+	TH_LOG("%zu rows for every word size", ARRAY_SIZE(common_rows));
+	EXPECT_EQ(0, check_rows(_metadata, common_rows,
+				ARRAY_SIZE(common_rows)));
+}
+
+TEST(word_size)
+{
+	TH_LOG("%zu rows for %s", ARRAY_SIZE(word_size_rows), WORD_SIZE_NAME);
+	ASSERT_EQ(__SIZEOF_POINTER__ == 8 ? 8 : 4, sizeof(void *));
+	EXPECT_EQ(0, check_rows(_metadata, word_size_rows,
+				ARRAY_SIZE(word_size_rows)));
+}
+
+/* What a static_assert cannot compare: the strings themselves. */
+TEST(names)
 {
 	EXPECT_STREQ("blksnap-control", BLKSNAP_CTL);
 	EXPECT_STREQ("blksnap-image", BLKSNAP_IMAGE_NAME);
-	EXPECT_EQ('V', BLKSNAP);
-	EXPECT_EQ(16, UUID_SIZE);
-	EXPECT_EQ(32, IMAGE_DISK_NAME_LEN);
-	EXPECT_EQ(32, BLKFILTER_NAME_LENGTH);
-	EXPECT_EQ(0, blkfilter_ctl_blksnap_cbtinfo);
-	EXPECT_EQ(1, blkfilter_ctl_blksnap_cbtmap);
-	EXPECT_EQ(2, blkfilter_ctl_blksnap_cbtdirty);
-	EXPECT_EQ(3, blkfilter_ctl_blksnap_snapshotadd);
-	EXPECT_EQ(4, blkfilter_ctl_blksnap_snapshotinfo);
-	EXPECT_EQ(0, blksnap_ioctl_version);
-	EXPECT_EQ(6, blksnap_ioctl_snapshot_wait_event);
-	EXPECT_EQ(0, blksnap_event_code_low_free_space);
-	EXPECT_EQ(1, blksnap_event_code_corrupted);
-}
-
-TEST(ioctl_numbers)
-{
-	EXPECT_EQ(0xC020128CU, (unsigned int)BLKFILTER_ATTACH);
-	EXPECT_EQ(0xC020128DU, (unsigned int)BLKFILTER_DETACH);
-	EXPECT_EQ(0xC030128EU, (unsigned int)BLKFILTER_CTL);
-	EXPECT_EQ(0x40085600U, (unsigned int)IOCTL_BLKSNAP_VERSION);
-	EXPECT_EQ(0x40105601U, (unsigned int)IOCTL_BLKSNAP_SNAPSHOT_CREATE);
-	EXPECT_EQ(0x80105602U, (unsigned int)IOCTL_BLKSNAP_SNAPSHOT_DESTROY);
-	EXPECT_EQ(LP(0x40285603U, 0x40205603U),
-		  (unsigned int)IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE);
-	EXPECT_EQ(0x80105604U, (unsigned int)IOCTL_BLKSNAP_SNAPSHOT_TAKE);
-	EXPECT_EQ(LP(0x40105605U, 0x40085605U),
-		  (unsigned int)IOCTL_BLKSNAP_SNAPSHOT_COLLECT);
-	EXPECT_EQ(0x50005606U, (unsigned int)IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT);
-}
-
-TEST(blkfilter_layouts)
-{
-	EXPECT_EQ(0, OFF(blkfilter_name, name));
-	EXPECT_EQ(0, OFF(blkfilter_ctl, name));
-	EXPECT_EQ(32, OFF(blkfilter_ctl, cmd));
-	EXPECT_EQ(36, OFF(blkfilter_ctl, optlen));
-	EXPECT_EQ(40, OFF(blkfilter_ctl, opt));
-	EXPECT_EQ(48, sizeof(struct blkfilter_ctl));
-}
-
-TEST(ctl_layouts)
-{
-	EXPECT_EQ(LP(40, 36), sizeof(struct blksnap_cbtinfo));
-	EXPECT_EQ(0, OFF(blksnap_cbtinfo, device_capacity));
-	EXPECT_EQ(8, OFF(blksnap_cbtinfo, block_size));
-	EXPECT_EQ(12, OFF(blksnap_cbtinfo, block_count));
-	EXPECT_EQ(16, OFF(blksnap_cbtinfo, generation_id));
-	EXPECT_EQ(32, OFF(blksnap_cbtinfo, changes_number));
-
-	EXPECT_EQ(LP(16, 12), sizeof(struct blksnap_cbtmap));
-	EXPECT_EQ(0, OFF(blksnap_cbtmap, offset));
-	EXPECT_EQ(4, OFF(blksnap_cbtmap, length));
-	EXPECT_EQ(8, OFF(blksnap_cbtmap, buffer));
-
-	EXPECT_EQ(16, sizeof(struct blksnap_sectors));
-	EXPECT_EQ(0, OFF(blksnap_sectors, offset));
-	EXPECT_EQ(8, OFF(blksnap_sectors, count));
-
-	EXPECT_EQ(LP(16, 8), sizeof(struct blksnap_cbtdirty));
-	EXPECT_EQ(0, OFF(blksnap_cbtdirty, count));
-	EXPECT_EQ(LP(8, 4), OFF(blksnap_cbtdirty, dirty_sectors));
-
-	EXPECT_EQ(16, sizeof(struct blksnap_snapshotadd));
-	EXPECT_EQ(0, OFF(blksnap_snapshotadd, id));
-
-	EXPECT_EQ(36, sizeof(struct blksnap_snapshotinfo));
-	EXPECT_EQ(0, OFF(blksnap_snapshotinfo, error_code));
-	EXPECT_EQ(4, OFF(blksnap_snapshotinfo, image));
-}
-
-TEST(control_layouts)
-{
-	EXPECT_EQ(8, sizeof(struct blksnap_version));
-	EXPECT_EQ(0, OFF(blksnap_version, major));
-	EXPECT_EQ(2, OFF(blksnap_version, minor));
-	EXPECT_EQ(4, OFF(blksnap_version, revision));
-	EXPECT_EQ(6, OFF(blksnap_version, build));
-
-	EXPECT_EQ(LP(40, 32), sizeof(struct blksnap_snapshot_append_storage));
-	EXPECT_EQ(0, OFF(blksnap_snapshot_append_storage, id));
-	EXPECT_EQ(16, OFF(blksnap_snapshot_append_storage, bdev_path));
-	EXPECT_EQ(LP(24, 20),
-		  OFF(blksnap_snapshot_append_storage, bdev_path_size));
-	EXPECT_EQ(LP(28, 24), OFF(blksnap_snapshot_append_storage, count));
-	EXPECT_EQ(LP(32, 28), OFF(blksnap_snapshot_append_storage, ranges));
-
-	EXPECT_EQ(LP(16, 8), sizeof(struct blksnap_snapshot_collect));
-	EXPECT_EQ(0, OFF(blksnap_snapshot_collect, count));
-	EXPECT_EQ(LP(8, 4), OFF(blksnap_snapshot_collect, ids));
-
-	EXPECT_EQ(4096, sizeof(struct blksnap_snapshot_event));
-	EXPECT_EQ(0, OFF(blksnap_snapshot_event, id));
-	EXPECT_EQ(16, OFF(blksnap_snapshot_event, timeout_ms));
-	EXPECT_EQ(20, OFF(blksnap_snapshot_event, code));
-	EXPECT_EQ(24, OFF(blksnap_snapshot_event, time_label));
-	EXPECT_EQ(32, OFF(blksnap_snapshot_event, data));
-
-	EXPECT_EQ(8, sizeof(struct blksnap_event_low_free_space));
-	EXPECT_EQ(12, sizeof(struct blksnap_event_corrupted));
-	EXPECT_EQ(0, OFF(blksnap_event_corrupted, dev_id_mj));
-	EXPECT_EQ(4, OFF(blksnap_event_corrupted, dev_id_mn));
-	EXPECT_EQ(8, OFF(blksnap_event_corrupted, err_code));
 }
 
 TEST_HARNESS_MAIN

@@ -25,18 +25,47 @@
 #define _UAPI_LINUX_BLKSNAP_H
 
 #include <linux/types.h>
+#include <linux/ioctl.h>	/* _IOR, _IOW: the header stands on its own */
 
 #define BLKSNAP_CTL "blksnap-control"
 #define BLKSNAP_IMAGE_NAME "blksnap-image"
 #define BLKSNAP 'V'
 
 /**
+ * DOC: Where this implementation is stricter than v3
+ *
+ * The numbers and layouts are v3's, but some v3 behaviour was a bug or
+ * contradicted the v3 documentation; a client that followed the
+ * documentation works unchanged.  What a client may notice:
+ *
+ * - A failed copy from or to user memory gives -EFAULT (v3: -ENODATA or
+ *   -EINVAL depending on the command).
+ * - A control command is matched on its whole 32-bit value; a wrong type,
+ *   size or direction gives -ENOTTY (v3 looked at the number only).
+ * - CAP_SYS_ADMIN is needed for the BLKFILTER_* ioctls as well (v3 checked
+ *   nothing there).
+ * - BLKFILTER_CTL copies the updated &struct blkfilter_ctl back, so optlen
+ *   tells how much the command used.
+ * - cbtmap returns the number of bytes copied (v3: 0) and refuses an
+ *   offset at or past the end of the map with -EINVAL.
+ * - snapshotadd refuses a device already in this snapshot (-EALREADY), in
+ *   another one (-EBUSY), or a snapshot already taken (-EBUSY); detaching
+ *   the filter of a device in a snapshot gives -EBUSY.
+ * - TAKE without difference storage gives -ENOSPC (v3: -EFAULT) and leaves
+ *   the snapshot as it was.
+ * - COLLECT behaves as documented: too small an array is left untouched
+ *   and the count is set to the number needed (v3 filled it partly).
+ * - WAIT_EVENT counts milliseconds on every kernel (v3 counted jiffies),
+ *   and DESTROY wakes its waiters, which get -ESRCH.
+ */
+
+/**
  * DOC: Commands sent through the block-device filter
  *
- * These values go into &struct blkfilter_ctl.cmd of a BLKFILTER_CTL ioctl
+ * These values go into &blkfilter_ctl.cmd of a BLKFILTER_CTL ioctl
  * issued on the block device's own file descriptor, with the filter name
- * "blksnap".  &struct blkfilter_ctl.opt points to the command's structure
- * and &struct blkfilter_ctl.optlen holds its size; a smaller optlen is
+ * "blksnap".  &blkfilter_ctl.opt points to the command's structure
+ * and &blkfilter_ctl.optlen holds its size; a smaller optlen is
  * refused with -EINVAL.  An unknown command gives -ENOTTY.
  */
 
@@ -211,7 +240,8 @@ struct blksnap_version {
  *
  * Fills a &struct blksnap_version.  Meant for logs: a behaviour change
  * comes with a new command, never under an existing one, so clients should
- * not branch on the version.
+ * not branch on the version.  Declared _IOW although the kernel writes the
+ * argument: the v3 value is kept.
  *
  * Return: 0, or a negative errno.
  */
@@ -224,7 +254,8 @@ struct blksnap_version {
  * Writes the new snapshot's identifier into the &struct blksnap_uuid.  The
  * snapshot starts with no devices and no difference storage; a
  * low-free-space event asking for the first storage is queued at once.  A
- * device can belong to one snapshot at a time.
+ * device can belong to one snapshot at a time.  Declared _IOW although
+ * the kernel writes the argument: the v3 value is kept.
  *
  * Return: 0, or a negative errno.
  */
@@ -237,7 +268,9 @@ struct blksnap_version {
  *
  * Takes the &struct blksnap_uuid of the snapshot.  Its image devices are
  * removed (one still open fails every I/O from then on) and its difference
- * storage is released.  Change tracking of its devices goes on.
+ * storage is released.  Change tracking of its devices goes on.  Waiters
+ * in IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT are woken and get -ESRCH.  Declared
+ * _IOR although the kernel reads the argument: the v3 value is kept.
  *
  * Return: 0, -ENODEV for an unknown snapshot, or another negative errno.
  */
@@ -266,9 +299,11 @@ struct blksnap_snapshot_append_storage {
  *
  * Takes a &struct blksnap_snapshot_append_storage.  Storage can be added
  * before or after the snapshot is taken; that is how it grows while the
- * snapshot is held.  The whole request is checked first: a path that is
- * not a block device gives -ENOTBLK, an empty range or one outside the
- * device -EINVAL, and then nothing is added.
+ * snapshot is held.  The whole request is checked before anything is
+ * added: a path that is not a block device gives -ENOTBLK; no ranges, an
+ * empty range, one that leaves the device or one not aligned to the
+ * device's logical block size gives -EINVAL.  The storage must not be used
+ * for anything else while the snapshot lives.
  *
  * Return: 0, -ESRCH for an unknown snapshot, or another negative errno.
  */
@@ -283,11 +318,12 @@ struct blksnap_snapshot_append_storage {
  * difference storage.  The file systems on all its devices are frozen
  * together, change tracking moves to a new change number, copy-on-write
  * starts, and an image device appears for each device.  A failed TAKE
- * leaves the snapshot as it was, so it can be retried.
+ * leaves the snapshot as it was, so it can be retried.  Declared _IOR
+ * although the kernel reads the argument: the v3 value is kept.
  *
  * Return: 0, -ESRCH for an unknown snapshot, -EALREADY if already taken,
- * -ENODEV without devices, -ENOSPC without storage, or another negative
- * errno.
+ * -ENODEV without devices (or when one of them went away), -ENOSPC without
+ * storage (v3 gave -EFAULT), or another negative errno.
  */
 #define IOCTL_BLKSNAP_SNAPSHOT_TAKE					\
 	_IOR(BLKSNAP, blksnap_ioctl_snapshot_take,			\
@@ -308,13 +344,18 @@ struct blksnap_snapshot_collect {
 /**
  * define IOCTL_BLKSNAP_SNAPSHOT_COLLECT - List the snapshots.
  *
- * Takes a &struct blksnap_snapshot_collect.  When @count is too small for
- * all snapshots, nothing is written to @ids, @count is set to the number
- * needed and the call fails with -ENODATA.  Call it first with a NULL @ids
- * and a zero @count to learn the size, then with an array that large (and
- * again if a snapshot was created in between).
+ * Takes a &struct blksnap_snapshot_collect.  On success
+ * &blksnap_snapshot_collect.count is set to the number of snapshots and
+ * that many identifiers are written to &blksnap_snapshot_collect.ids,
+ * oldest first.  When ids is NULL or count is too small for all of them,
+ * nothing is written to ids, count is set to the number needed and the
+ * call fails with -ENODATA (with no snapshot at all it succeeds with a
+ * count of 0).  So call it first with a NULL ids and a zero count to learn
+ * the size, then with an array that large, and again on -ENODATA if a
+ * snapshot was created in between.
  *
- * Return: 0, -ENODATA when @ids is too small, or another negative errno.
+ * Return: 0, -ENODATA when the array is too small, or another negative
+ * errno.
  */
 #define IOCTL_BLKSNAP_SNAPSHOT_COLLECT					\
 	_IOW(BLKSNAP, blksnap_ioctl_snapshot_collect,			\
@@ -354,7 +395,7 @@ struct blksnap_snapshot_event {
 /**
  * define IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT - Wait for a snapshot event.
  *
- * Takes a &struct blksnap_snapshot_event with @id and @timeout_ms set and
+ * Takes a &struct blksnap_snapshot_event with its id and timeout_ms set and
  * fills the rest with the oldest queued event.  Each event is delivered
  * once.  The wait is interruptible.
  *
