@@ -5,6 +5,9 @@
 #   make [module] [KDIR=<kernel build dir>]   build blksnap.ko
 #   make check [KERNELS="6.1 6.12"] [TESTS="name ..."]
 #                                             run the test suite in QEMU
+#   make bench [KERNELS="6.1 6.12"]          performance scenarios in QEMU
+#                                             (not part of check; see
+#                                             Documentation/benchmarks.rst)
 #   make tests-host                           host-side tests (UAPI layout)
 #   make style                                checkpatch --strict + kernel-doc
 #   make dkms-check                           dkms add/build/install for both
@@ -16,7 +19,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module check tests-host style dkms-check install uninstall clean
+.PHONY: all module check bench tests-host style dkms-check install uninstall clean
 
 all: module
 
@@ -29,6 +32,9 @@ module: module/compat-gen.h
 
 check:
 	tests/vm/vmtest.sh
+
+bench:
+	scripts/bench.sh
 
 tests-host:
 	$(MAKE) -C tests host

@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh: `make bench`.  Builds blksnap (as shipped, no test hooks) and the
+# benchmark driver tests/bench/bench.c, boots each Debian kernel once in QEMU
+# through the test runner (tests/vm/vmtest.sh with VMTEST_SUITE=bench) and
+# prints the scenario table P1..P6 for every kernel side by side.
+#
+# Env: KERNELS      "6.1 6.12" (default)
+#      BENCH_ROUNDS (3), BENCH_MIB (384), BENCH_THREADS (4), BENCH_OPS (16384):
+#                   passed to the guest driver (see tests/bench/bench.c)
+#      VMTEST_MEM   guest MiB (default 3072 here: the brd devices live in RAM)
+#      VMTEST_TIMEOUT, VMTEST_TEST_TIMEOUT (default 1500 / 1400 s here)
+# Output: build/bench-vm/<kver>/run/{tap,console}.log, build/bench-vm/results.txt
+# (one "BENCH|..." row per metric and kernel) and the table on stdout.
+set -uo pipefail
+TOP=$(realpath "$(dirname "$(realpath "$0")")/..")
+OUT=$TOP/build/bench-vm
+export VMTEST_SUITE=bench
+export VMTEST_MEM=${VMTEST_MEM:-3072}
+export VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-1500}
+export VMTEST_TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-1400}
+app=""
+for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_SKIP_P5; do
+	[ -n "${!v:-}" ] && app="$app env.$v=${!v}"
+done
+export EXTRA_APPEND="${EXTRA_APPEND:-}$app"
+mkdir -p "$OUT"
+rm -f "$OUT"/*/run/tap.log
+"$TOP/tests/vm/vmtest.sh"
+rc=$?
+: > "$OUT/results.txt"
+kernels=()
+for t in "$OUT"/*/run/tap.log; do
+	[ -f "$t" ] || continue
+	tr -d '\r' < "$t" | sed -n 's/^# BENCH|/BENCH|/p' >> "$OUT/results.txt"
+	k=$(tr -d '\r' < "$t" | sed -n 's/^# BENCH|.*|\([^|]*\)$/\1/p' | head -n1)
+	[ -n "$k" ] && kernels+=("$k")
+done
+if [ ${#kernels[@]} -eq 0 ]; then
+	echo "bench: no results (see $OUT/*/run/console.log)" >&2
+	exit 1
+fi
+echo
+echo "blksnap bench: median over rounds; ratio = median of per-round value/reference (same boot)"
+for t in "$OUT"/*/run/tap.log; do
+	tr -d '\r' < "$t" | grep -E '^# (# )?(params|prefill|setup|bench total|blksnap bench)' | sed 's/^# //'
+done
+awk -F'|' -v kernels="${kernels[*]}" '
+BEGIN { nk = split(kernels, K, " ") }
+{
+	id = $2; if (!(id in seen)) { seen[id] = 1; order[++n] = id; what[id] = $3; unit[id] = $5; tgt[id] = $10; ch[id] = $12 }
+	val[id, $13] = $4; ref[id, $13] = $6; rat[id, $13] = $7; rng[id, $13] = $8; ok[id, $13] = $11
+}
+END {
+	printf "%-10s %-62s %-6s %-6s %-5s", "id", "scenario", "unit", "target", "chunk"
+	for (k = 1; k <= nk; k++) { split(K[k], a, "-"); printf " | %-30s", a[1] " value  ratio (range) ok" }
+	printf "\n"
+	for (i = 1; i <= n; i++) {
+		id = order[i]
+		printf "%-10s %-62s %-6s %-6s %-5s", id, substr(what[id], 1, 62), unit[id], tgt[id], ch[id]
+		for (k = 1; k <= nk; k++) {
+			kk = K[k]
+			if (!((id, kk) in val)) { printf " | %-30s", "n/a"; continue }
+			if (ref[id, kk] + 0 > 0)
+				s = sprintf("%9.1f %5.2f (%s) %s", val[id, kk], rat[id, kk], rng[id, kk], ok[id, kk])
+			else
+				s = sprintf("%9.1f %s", val[id, kk], ok[id, kk] == "-" ? "" : ok[id, kk])
+			printf " | %-30s", s
+		}
+		printf "\n"
+	}
+}' "$OUT/results.txt"
+exit $rc

@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench: the blksnap performance scenarios P1..P6, run in the test guest
+ * (`make bench`).  Every scenario runs BENCH_ROUNDS times (default 3) in
+ * the same boot, interleaved round by round, and every figure is reported
+ * as the median over the rounds and as the median of its per-round ratio
+ * to a reference measured in the same round (the raw device), so that the
+ * noise of a shared, emulated machine cancels as far as possible.
+ *
+ * Devices: brd RAM disks of BENCH_MIB MiB (default 384), all prefilled so
+ * that no page is allocated during a measurement:
+ *   ram0  origin (blksnap filter / dm-snapshot origin / dm-linear base)
+ *   ram1  difference storage (blksnap) and COW device (dm-snapshot)
+ *   ram2  raw reference device, never filtered
+ *   ram3  ext4 under a writer (TAKE latency)
+ * and null_blk (memory_backed=0): nullb0 1 PiB origin, nullb1 storage.
+ * Each brd device is cut in three regions: A (4k first writes, then
+ * rewrites, then read back), B (1M sequential first writes), C (never
+ * written after TAKE: the untouched part of the image).
+ *
+ * Output: lines "BENCH|id|what|value|unit|ref|ratio|min..max|target|verdict|chunk"
+ * (parsed by scripts/bench.sh) and a readable table.
+ *
+ * Env: BENCH_ROUNDS (3), BENCH_MIB (384), BENCH_THREADS (4),
+ *      BENCH_OPS (16384 random 4k I/Os per run), BENCH_SKIP_P5 (0).
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <sys/utsname.h>
+#include "iobench.h"
+#include "snap.h"
+#include "dev.h"
+
+#define MAXR 16
+#define MAXM 64
+
+struct metric {
+	char id[24];
+	char what[80];
+	char unit[8];
+	char target[16];
+	char chunk[24];
+	double v[MAXR];		/* value per round */
+	double ref[MAXR];	/* reference per round (0: none) */
+	int n;
+};
+
+static struct metric metrics[MAXM];
+static int nmetrics;
+static int round_nr;
+
+static struct metric *metric(const char *id, const char *what,
+			     const char *unit, const char *target,
+			     const char *chunk)
+{
+	int i;
+
+	for (i = 0; i < nmetrics; i++)
+		if (!strcmp(metrics[i].id, id))
+			return &metrics[i];
+	if (nmetrics == MAXM) {
+		fprintf(stderr, "too many metrics\n");
+		exit(1);
+	}
+	snprintf(metrics[i].id, sizeof(metrics[i].id), "%s", id);
+	snprintf(metrics[i].what, sizeof(metrics[i].what), "%s", what);
+	snprintf(metrics[i].unit, sizeof(metrics[i].unit), "%s", unit);
+	snprintf(metrics[i].target, sizeof(metrics[i].target), "%s", target);
+	snprintf(metrics[i].chunk, sizeof(metrics[i].chunk), "%s", chunk);
+	nmetrics++;
+	return &metrics[i];
+}
+
+/* Record value @v (and its reference @ref, or 0) for this round. */
+static void rec(const char *id, const char *what, const char *unit,
+		const char *target, const char *chunk, double v, double ref)
+{
+	struct metric *m = metric(id, what, unit, target, chunk);
+
+	if (round_nr >= MAXR)
+		return;
+	m->v[round_nr] = v;
+	m->ref[round_nr] = ref;
+	if (m->n < round_nr + 1)
+		m->n = round_nr + 1;
+	fprintf(stderr, "# round %d %-10s %12.2f %-5s ref %12.2f ratio %.3f\n",
+		round_nr + 1, id, v, unit, ref, ref > 0 ? v / ref : 0);
+	fflush(stderr);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double t[MAXR];
+
+	if (n <= 0)
+		return NAN;
+	memcpy(t, v, n * sizeof(*t));
+	qsort(t, n, sizeof(*t), cmp_d);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+#define DIE(fmt, ...) do {						\
+	fprintf(stderr, "bench: " fmt " (line %d)\n", ##__VA_ARGS__,	\
+		__LINE__);						\
+	exit(1);							\
+} while (0)
+#define CHECK(expr) do {						\
+	long __r = (long)(expr);					\
+	if (__r < 0)							\
+		DIE("%s = %ld (%s)", #expr, __r, strerror((int)-__r));	\
+} while (0)
+
+static int threads = 4;
+static size_t ops4k = 16384;
+static uint64_t devsize, rsize, chunk;	/* bytes */
+static char chunkstr[24];
+
+static uint64_t dev_bytes(const char *path)
+{
+	uint64_t s = 0;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &s))
+		DIE("size of %s: %s", path, strerror(errno));
+	close(fd);
+	return s;
+}
+
+static const char *human(uint64_t b, char *buf, size_t len)
+{
+	if (b >= GIB && !(b % GIB))
+		snprintf(buf, len, "%lluG", (unsigned long long)(b / GIB));
+	else if (b >= MIB && !(b % MIB))
+		snprintf(buf, len, "%lluM", (unsigned long long)(b / MIB));
+	else
+		snprintf(buf, len, "%lluK", (unsigned long long)(b / KIB));
+	return buf;
+}
+
+/* The module's chunk size for a device (diff_area.c chunk_shift_for()). */
+static uint64_t chunk_for(const char *path)
+{
+	long minsh = 18, maxsh = 26, maxcnt = 2097152;
+	unsigned int io_min = 512;
+	uint64_t cap = dev_bytes(path);
+	unsigned int shift;
+	int fd;
+
+	param_read("chunk_minimum_shift", &minsh);
+	param_read("chunk_maximum_shift", &maxsh);
+	param_read("chunk_maximum_count", &maxcnt);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		ioctl(fd, BLKIOMIN, &io_min);
+		close(fd);
+	}
+	shift = minsh < maxsh ? minsh : maxsh;
+	if (shift < 12)
+		shift = 12;
+	while (shift < maxsh && ((cap + (1ULL << shift) - 1) >> shift > (uint64_t)maxcnt ||
+				 (1U << shift) < io_min))
+		shift++;
+	return 1ULL << shift;
+}
+
+/* --- I/O helpers: each returns IOPS or MiB/s ------------------------- */
+
+static double rand4k(const char *dev, int write, uint64_t start, uint64_t len,
+		     uint64_t seed)
+{
+	uint64_t *o = offs_random(start, len, 4096, ops4k, seed);
+	struct io_res r;
+
+	CHECK(io_run(dev, write, 4096, o, ops4k, threads, &r));
+	free(o);
+	return r.iops;
+}
+
+static double seq1m(const char *dev, int write, uint64_t start, uint64_t len)
+{
+	struct io_res r;
+	size_t n;
+	uint64_t *o = offs_seq(start, len, MIB, &n);
+
+	CHECK(io_run(dev, write, MIB, o, n, 1, &r));
+	free(o);
+	return r.mbs;
+}
+
+static double chunk4k(const char *dev, uint64_t start, uint64_t len,
+		      uint64_t seed)
+{
+	struct io_res r;
+	size_t n;
+	uint64_t *o = offs_per_chunk(start, len, chunk, 4096, &n, seed);
+
+	CHECK(io_run(dev, 1, 4096, o, n, threads, &r));
+	free(o);
+	return r.iops;
+}
+
+/* Slab + VmallocUsed in KiB from /proc/meminfo. */
+static long kmem_kib(void)
+{
+	char line[128];
+	long v, total = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld kB", &v) == 1 ||
+		    sscanf(line, "VmallocUsed: %ld kB", &v) == 1)
+			total += v;
+	fclose(f);
+	return total;
+}
+
+static void settle(void)
+{
+	sync();
+	usleep(100000);
+}
+
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void image_path(int bfd, char *path, size_t len)
+{
+	struct blksnap_snapshotinfo info;
+
+	CHECK(snap_info(bfd, &info));
+	snprintf(path, len, "/dev/%s", (char *)info.image);
+	CHECK(wait_for_node(path));
+}
+
+/* TAKE of a new snapshot of @bfd with storage @stor [0, @sectors). */
+static double blksnap_take(int cfd, struct blksnap_uuid *id, int bfd,
+			   const char *stor, uint64_t sectors)
+{
+	double t0;
+
+	CHECK(snap_create(cfd, id));
+	CHECK(snap_add(bfd, id));
+	CHECK(snap_append_range(cfd, id, stor, 0, sectors));
+	t0 = now_s();
+	CHECK(snap_take(cfd, id));
+	return (now_s() - t0) * 1000;
+}
+
+/* ------------------------------------------------------------------ */
+
+static double ref_rw4, ref_sw1;	/* this round's raw references */
+/* placeholders for them, filled in at the end of the round */
+#define REF_W4 (-1.0)
+#define REF_W1 (-2.0)
+
+static void fill_refs(void)
+{
+	int i;
+
+	for (i = 0; i < nmetrics; i++) {
+		if (metrics[i].ref[round_nr] == REF_W4)
+			metrics[i].ref[round_nr] = ref_rw4;
+		else if (metrics[i].ref[round_nr] == REF_W1)
+			metrics[i].ref[round_nr] = ref_sw1;
+	}
+}
+
+static void raw_refs(int first)
+{
+	static double rw4, sw1;
+	double a = rand4k("/dev/ram2", 1, 0, rsize, 7);
+	double b = seq1m("/dev/ram2", 1, 0, rsize);
+
+	if (first) {
+		rw4 = a;
+		sw1 = b;
+		return;
+	}
+	/* mean of the measurements before and after the round */
+	ref_rw4 = (rw4 + a) / 2;
+	ref_sw1 = (sw1 + b) / 2;
+}
+
+static void hook_cost(void)
+{
+	double off, on;
+
+	if (run("rmmod blksnap"))
+		DIE("rmmod blksnap");
+	off = rand4k("/dev/ram2", 1, 0, rsize, 11);
+	if (run("insmod /ko/blksnap.ko"))
+		DIE("insmod blksnap");
+	on = rand4k("/dev/ram2", 1, 0, rsize, 11);
+	rec("hook4", "module loaded, nothing attached: 4k randwrite vs unloaded",
+	    "IOPS", "-", "-", on, off);
+}
+
+static double det_rw4, det_sw1;
+
+static void p1_cbt(void)
+{
+	double d1, d2, a, ds1, ds2, as;
+	int fd = open("/dev/ram0", O_RDWR);
+
+	CHECK(fd);
+	d1 = rand4k("/dev/ram0", 1, 0, rsize, 3);
+	ds1 = seq1m("/dev/ram0", 1, 0, rsize);
+	CHECK(bf_attach(fd));
+	a = rand4k("/dev/ram0", 1, 0, rsize, 3);
+	as = seq1m("/dev/ram0", 1, 0, rsize);
+	CHECK(bf_detach(fd));
+	d2 = rand4k("/dev/ram0", 1, 0, rsize, 3);
+	ds2 = seq1m("/dev/ram0", 1, 0, rsize);
+	close(fd);
+	det_rw4 = (d1 + d2) / 2;
+	det_sw1 = (ds1 + ds2) / 2;
+	rec("P1.CW4", "CBT only (attached) vs detached: 4k randwrite", "IOPS",
+	    ">=0.98", chunkstr, a, det_rw4);
+	rec("P1.CW1", "CBT only (attached) vs detached: 1M seqwrite", "MiB/s",
+	    "-", chunkstr, as, det_sw1);
+}
+
+static void dm_linear(void)
+{
+	char path[64], params[64];
+
+	snprintf(params, sizeof(params), "/dev/ram0 0");
+	CHECK(dm_create("bench_lin", "linear", devsize >> 9, params, path,
+			sizeof(path)));
+	CHECK(wait_for_node(path));
+	rec("LIN.W4", "dm-linear over the origin: 4k randwrite", "IOPS", "-",
+	    "-", rand4k(path, 1, 0, rsize, 3), det_rw4);
+	rec("LIN.W1", "dm-linear over the origin: 1M seqwrite", "MiB/s", "-",
+	    "-", seq1m(path, 1, 0, rsize), det_sw1);
+	CHECK(dm_remove("bench_lin"));
+}
+
+/* region A = [0, rsize), B = [rsize, 2 rsize), C = [2 rsize, 3 rsize) */
+static double bs_fw4, bs_fw1, dm_fw4, dm_fw1;
+static double orig_sr1, stor_sr1;
+
+static void p2_blksnap(int cfd)
+{
+	struct blksnap_uuid id;
+	char img[80];
+	double take, v;
+	int fd = open("/dev/ram0", O_RDWR);
+
+	CHECK(fd);
+	CHECK(bf_attach(fd));
+	take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
+	rec("P6.brd", "TAKE latency, idle brd origin", "ms", "<=50",
+	    chunkstr, take, 0);
+	bs_fw4 = chunk4k("/dev/ram0", 0, rsize, 5 + round_nr);
+	rec("P2.FW4", "blksnap first write (1 per chunk) 4k vs raw 4k randwrite",
+	    "IOPS", "-", chunkstr, bs_fw4, REF_W4);
+	bs_fw1 = seq1m("/dev/ram0", 1, rsize, rsize);
+	rec("P2.FW1", "blksnap first write 1M seqwrite vs raw", "MiB/s", "-",
+	    chunkstr, bs_fw1, REF_W1);
+	rec("P3.RW4", "blksnap rewrite of copied chunks 4k randwrite vs raw",
+	    "IOPS", ">=0.95", chunkstr, rand4k("/dev/ram0", 1, 0, rsize, 9),
+	    REF_W4);
+	rec("P3.RW1", "blksnap rewrite of copied chunks 1M seqwrite vs raw",
+	    "MiB/s", ">=0.95", chunkstr, seq1m("/dev/ram0", 1, 0, rsize),
+	    REF_W1);
+	image_path(fd, img, sizeof(img));
+	orig_sr1 = seq1m("/dev/ram0", 0, 2 * rsize, rsize);
+	stor_sr1 = seq1m("/dev/ram1", 0, 0, rsize);
+	v = seq1m(img, 0, 2 * rsize, rsize);
+	rec("P4.SR1u", "blksnap image 1M seqread untouched vs origin read",
+	    "MiB/s", ">=0.95", chunkstr, v, orig_sr1);
+	v = seq1m(img, 0, 0, rsize);
+	rec("P4.SR1c", "blksnap image 1M seqread copied vs storage read",
+	    "MiB/s", ">=0.90", chunkstr, v, stor_sr1);
+	CHECK(snap_destroy(cfd, &id));
+	CHECK(bf_detach(fd));
+	close(fd);
+}
+
+static void p2_dmsnap(void)
+{
+	char org[64], cow[64], params[128];
+	double t0, take, v;
+
+	snprintf(params, sizeof(params), "/dev/ram0 /dev/ram1 N %llu",
+		 (unsigned long long)(chunk >> 9));
+	t0 = now_s();
+	CHECK(dm_create("bench_cow", "snapshot", devsize >> 9, params, cow,
+			sizeof(cow)));
+	CHECK(dm_create("bench_org", "snapshot-origin", devsize >> 9,
+			"/dev/ram0", org, sizeof(org)));
+	take = (now_s() - t0) * 1000;
+	CHECK(wait_for_node(org));
+	CHECK(wait_for_node(cow));
+	rec("P6.dm", "dm-snapshot N: create snapshot + origin (ioctl wall)",
+	    "ms", "-", chunkstr, take, 0);
+	dm_fw4 = chunk4k(org, 0, rsize, 5 + round_nr);
+	rec("DM.FW4", "dm-snapshot first write (1 per chunk) 4k vs raw", "IOPS",
+	    "-", chunkstr, dm_fw4, REF_W4);
+	dm_fw1 = seq1m(org, 1, rsize, rsize);
+	rec("DM.FW1", "dm-snapshot first write 1M seqwrite vs raw", "MiB/s",
+	    "-", chunkstr, dm_fw1, REF_W1);
+	rec("DM.RW4", "dm-snapshot rewrite 4k randwrite vs raw", "IOPS", "-",
+	    chunkstr, rand4k(org, 1, 0, rsize, 9), REF_W4);
+	rec("DM.RW1", "dm-snapshot rewrite 1M seqwrite vs raw", "MiB/s", "-",
+	    chunkstr, seq1m(org, 1, 0, rsize), REF_W1);
+	v = seq1m(cow, 0, 2 * rsize, rsize);
+	rec("DM.SR1u", "dm-snapshot 1M seqread untouched vs origin read",
+	    "MiB/s", "-", chunkstr, v, orig_sr1);
+	v = seq1m(cow, 0, 0, rsize);
+	rec("DM.SR1c", "dm-snapshot 1M seqread copied vs storage read",
+	    "MiB/s", "-", chunkstr, v, stor_sr1);
+	CHECK(dm_remove("bench_org"));
+	CHECK(dm_remove("bench_cow"));
+	rec("P2.FW4dm", "blksnap vs dm-snapshot: first write 4k", "IOPS",
+	    ">=2", chunkstr, bs_fw4, dm_fw4);
+	rec("P2.FW1dm", "blksnap vs dm-snapshot: first write 1M", "MiB/s",
+	    ">=2", chunkstr, bs_fw1, dm_fw1);
+}
+
+static int have_nullb;
+
+static void p5_petabyte(int cfd)
+{
+	struct blksnap_uuid id;
+	long m0, m1, m2, m3, m4;
+	char cs[24];
+	double take, t0, secs;
+	int fd;
+
+	if (!have_nullb)
+		return;
+	human(chunk_for("/dev/nullb0"), cs, sizeof(cs));
+	fd = open("/dev/nullb0", O_RDWR);
+	CHECK(fd);
+	settle();
+	m0 = kmem_kib();
+	CHECK(bf_attach(fd));
+	settle();
+	m1 = kmem_kib();
+	/* storage: 64 GiB of the second (data-less) null_blk device */
+	take = blksnap_take(cfd, &id, fd, "/dev/nullb1", 64ULL << 21);
+	settle();
+	m2 = kmem_kib();
+	t0 = now_s();
+	seq1m("/dev/nullb0", 1, 0, GIB);	/* 1 GiB of first writes */
+	secs = now_s() - t0;
+	settle();
+	m3 = kmem_kib();
+	CHECK(snap_destroy(cfd, &id));
+	CHECK(bf_detach(fd));
+	close(fd);
+	settle();
+	m4 = kmem_kib();
+	rec("P5.attach", "1 PiB null_blk: kernel memory at attach (CBT)", "KiB",
+	    "-", cs, m1 - m0, 0);
+	rec("P5.take", "1 PiB null_blk: kernel memory at TAKE", "KiB", "-", cs,
+	    m2 - m1, 0);
+	rec("P5.perGiB", "1 PiB null_blk: growth per GiB of first writes",
+	    "KiB", "-", cs, m3 - m2, 0);
+	rec("P5.after", "1 PiB null_blk: left after destroy + detach", "KiB",
+	    "-", cs, m4 - m0, 0);
+	rec("P5.fw1", "1 PiB null_blk: 1 GiB first writes (1M seq)", "MiB/s",
+	    "-", cs, 1024 / secs, 0);
+	rec("P6.PiB", "TAKE latency, 1 PiB null_blk", "ms", "<=50", cs, take,
+	    0);
+}
+
+static pid_t start_writer(void)
+{
+	pid_t pid = fork();
+	static char buf[256 * 1024];
+	char p[64];
+	int i, fd;
+
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	memset(buf, 0x3c, sizeof(buf));
+	for (i = 0; ; i++) {
+		snprintf(p, sizeof(p), "/tmp/bench_ext4/w%d", i % 16);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0)
+			_exit(1);
+		for (int k = 0; k < 4; k++)
+			if (write(fd, buf, sizeof(buf)) < 0)
+				break;
+		if (i % 2)
+			fsync(fd);
+		close(fd);
+	}
+}
+
+static void p6_ext4(int cfd)
+{
+	struct blksnap_uuid id;
+	double take;
+	pid_t w;
+	int fd;
+
+	w = start_writer();
+	usleep(300000);
+	fd = open("/dev/ram3", O_RDWR);
+	CHECK(fd);
+	CHECK(bf_attach(fd));
+	usleep(200000);
+	take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
+	usleep(200000);
+	kill(w, SIGKILL);
+	waitpid(w, NULL, 0);
+	CHECK(snap_destroy(cfd, &id));
+	CHECK(bf_detach(fd));
+	close(fd);
+	rec("P6.ext4", "TAKE latency, mounted ext4 under a writer", "ms",
+	    "<=50", chunkstr, take, 0);
+}
+
+static void report(void)
+{
+	struct utsname u;
+	int i;
+
+	uname(&u);
+	printf("\nblksnap bench, kernel %s, %d rounds, %d threads for 4k, brd %llu MiB, regions %llu MiB, chunk %s\n",
+	       u.release, round_nr, threads,
+	       (unsigned long long)(devsize / MIB),
+	       (unsigned long long)(rsize / MIB), chunkstr);
+	printf("%-10s %-62s %10s %-5s %10s %7s %13s %7s %-4s %s\n", "id",
+	       "scenario", "median", "unit", "ref", "ratio", "ratio range",
+	       "target", "ok", "chunk");
+	for (i = 0; i < nmetrics; i++) {
+		struct metric *m = &metrics[i];
+		double r[MAXR], lo = INFINITY, hi = -INFINITY;
+		double v = median(m->v, m->n), ref = median(m->ref, m->n);
+		double ratio = NAN, lim;
+		char verdict[8] = "-";
+		int k;
+
+		if (ref > 0) {
+			for (k = 0; k < m->n; k++) {
+				r[k] = m->ref[k] > 0 ? m->v[k] / m->ref[k] : NAN;
+				lo = fmin(lo, r[k]);
+				hi = fmax(hi, r[k]);
+			}
+			ratio = median(r, m->n);
+		}
+		if (sscanf(m->target, ">=%lf", &lim) == 1)
+			snprintf(verdict, sizeof(verdict), "%s",
+				 ratio >= lim ? "yes" : "NO");
+		else if (sscanf(m->target, "<=%lf", &lim) == 1)
+			snprintf(verdict, sizeof(verdict), "%s",
+				 v <= lim ? "yes" : "NO");
+		printf("BENCH|%s|%s|%.2f|%s|%.2f|%.3f|%.3f..%.3f|%s|%s|%s|%s\n",
+		       m->id, m->what, v, m->unit, ref > 0 ? ref : 0,
+		       ref > 0 ? ratio : 0, ref > 0 ? lo : 0, ref > 0 ? hi : 0,
+		       m->target, verdict, m->chunk, u.release);
+	}
+}
+
+static long envl(const char *name, long def)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? atol(s) : def;
+}
+
+int main(void)
+{
+	long mib = envl("BENCH_MIB", 384), rounds = envl("BENCH_ROUNDS", 3);
+	long minsh = 0, maxsh = 0, maxcnt = 0, inq = 0;
+	double t0 = now_s();
+	char cmd[160];
+	int cfd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	threads = envl("BENCH_THREADS", 4);
+	ops4k = envl("BENCH_OPS", 16384);
+	if (rounds > MAXR)
+		rounds = MAXR;
+	mib -= mib % 3;
+	CHECK(brd_ensure(4, mib));
+	devsize = dev_bytes("/dev/ram0");
+	chunk = chunk_for("/dev/ram0");
+	human(chunk, chunkstr, sizeof(chunkstr));
+	rsize = devsize / 3 / chunk * chunk;
+	param_read("chunk_minimum_shift", &minsh);
+	param_read("chunk_maximum_shift", &maxsh);
+	param_read("chunk_maximum_count", &maxcnt);
+	param_read("chunk_maximum_in_queue", &inq);
+	printf("# params: chunk_minimum_shift=%ld chunk_maximum_shift=%ld chunk_maximum_count=%ld chunk_maximum_in_queue=%ld; chunk on ram0 %s\n",
+	       minsh, maxsh, maxcnt, inq, chunkstr);
+	/* prefill: every brd page allocated before anything is measured */
+	printf("# prefill %llu MiB x3: ram0 %.0f MiB/s\n",
+	       (unsigned long long)(devsize / MIB),
+	       seq1m("/dev/ram0", 1, 0, devsize));
+	seq1m("/dev/ram1", 1, 0, devsize);
+	seq1m("/dev/ram2", 1, 0, devsize);
+	if (run("insmod /lib/modules/dm-bufio.ko 2>/dev/null; insmod /lib/modules/dm-snapshot.ko"))
+		printf("# dm-snapshot not loadable\n");
+	snprintf(cmd, sizeof(cmd),
+		 "insmod /lib/modules/null_blk.ko nr_devices=2 gb=1048576 memory_backed=0");
+	have_nullb = !getenv("BENCH_SKIP_P5") && !run(cmd) &&
+		     !wait_for_node("/dev/nullb1");
+	if (run("/usr/sbin/mkfs.ext4 -q -F -b 4096 /dev/ram3 > /dev/null"))
+		DIE("mkfs.ext4");
+	mkdir("/tmp/bench_ext4", 0755);
+	if (mount("/dev/ram3", "/tmp/bench_ext4", "ext4", 0, NULL))
+		DIE("mount ext4: %s", strerror(errno));
+	printf("# setup done in %.1f s\n", now_s() - t0);
+
+	for (round_nr = 0; round_nr < rounds; round_nr++) {
+		double tr = now_s();
+
+		raw_refs(1);
+		hook_cost();
+		cfd = ctl_open();
+		CHECK(cfd);
+		p1_cbt();
+		dm_linear();
+		p2_blksnap(cfd);
+		p2_dmsnap();
+		p5_petabyte(cfd);
+		p6_ext4(cfd);
+		raw_refs(0);
+		fill_refs();
+		close(cfd);
+		/* the raw references of the round: for the record */
+		rec("RAW.W4", "raw brd 4k randwrite (reference)", "IOPS", "-",
+		    "-", ref_rw4, 0);
+		rec("RAW.W1", "raw brd 1M seqwrite (reference)", "MiB/s", "-",
+		    "-", ref_sw1, 0);
+		rec("RAW.R1o", "origin 1M seqread (reference)", "MiB/s", "-",
+		    "-", orig_sr1, 0);
+		printf("# round %d done in %.1f s\n", round_nr + 1,
+		       now_s() - tr);
+	}
+	umount("/tmp/bench_ext4");
+	if (have_nullb)
+		run("rmmod null_blk");
+	report();
+	printf("# bench total %.1f s\n", now_s() - t0);
+	return 0;
+}
