@@ -7,12 +7,15 @@
 # prints the scenario table P1..P6 for every kernel side by side.
 #
 # Env: KERNELS      "6.1 6.12" (default)
-#      BENCH_ROUNDS (3), BENCH_MIB (384), BENCH_THREADS (4), BENCH_OPS (16384):
-#                   passed to the guest driver (see tests/bench/bench.c)
+#      BENCH_ROUNDS (5), BENCH_MIB (384), BENCH_THREADS (4), BENCH_OPS (32768),
+#      BENCH_PASSES (4), BENCH_PROFILE (1): passed to the guest driver
+#                   (see tests/bench/bench.c)
 #      VMTEST_MEM   guest MiB (default 3072 here: the brd devices live in RAM)
 #      VMTEST_TIMEOUT, VMTEST_TEST_TIMEOUT (default 1500 / 1400 s here)
 # Output: build/bench-vm/<kver>/run/{tap,console}.log, build/bench-vm/results.txt
-# (one "BENCH|..." row per metric and kernel) and the table on stdout.
+# (one "BENCH|..." row per metric and kernel), build/bench-vm/profile.txt
+# ("PROF|kver|phase|depth|function|calls|total ms|avg us|% of top") and the
+# table on stdout.
 set -uo pipefail
 TOP=$(realpath "$(dirname "$(realpath "$0")")/..")
 OUT=$TOP/build/bench-vm
@@ -21,7 +24,7 @@ export VMTEST_MEM=${VMTEST_MEM:-3072}
 export VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-1500}
 export VMTEST_TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-1400}
 app=""
-for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_SKIP_P5; do
+for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_PASSES BENCH_PROFILE BENCH_SKIP_P5; do
 	[ -n "${!v:-}" ] && app="$app env.$v=${!v}"
 done
 export EXTRA_APPEND="${EXTRA_APPEND:-}$app"
@@ -30,10 +33,12 @@ rm -f "$OUT"/*/run/tap.log
 "$TOP/tests/vm/vmtest.sh"
 rc=$?
 : > "$OUT/results.txt"
+: > "$OUT/profile.txt"
 kernels=()
 for t in "$OUT"/*/run/tap.log; do
 	[ -f "$t" ] || continue
 	tr -d '\r' < "$t" | sed -n 's/^# BENCH|/BENCH|/p' >> "$OUT/results.txt"
+	tr -d '\r' < "$t" | sed -n 's/^# PROF|/PROF|'"$(basename "$(dirname "$(dirname "$t")")")"'|/p' >> "$OUT/profile.txt"
 	k=$(tr -d '\r' < "$t" | sed -n 's/^# BENCH|.*|\([^|]*\)$/\1/p' | head -n1)
 	[ -n "$k" ] && kernels+=("$k")
 done
@@ -71,4 +76,9 @@ END {
 		printf "\n"
 	}
 }' "$OUT/results.txt"
+if [ -s "$OUT/profile.txt" ]; then
+	echo
+	echo "profiles (function_graph, traced functions only; build/bench-vm/profile.txt):"
+	awk -F'|' '$7 + 0 >= 1 || $4 <= 1 { printf "%-28s %-9s d%s %-28s calls %7s total %9s ms avg %9s us %6s%%\n", $2, $3, $4, $5, $6, $7, $8, $9 }' "$OUT/profile.txt"
+fi
 exit $rc

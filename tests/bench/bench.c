@@ -21,8 +21,9 @@
  * Output: lines "BENCH|id|what|value|unit|ref|ratio|min..max|target|verdict|chunk"
  * (parsed by scripts/bench.sh) and a readable table.
  *
- * Env: BENCH_ROUNDS (3), BENCH_MIB (384), BENCH_THREADS (4),
- *      BENCH_OPS (16384 random 4k I/Os per run), BENCH_SKIP_P5 (0).
+ * Env: BENCH_ROUNDS (5), BENCH_MIB (384), BENCH_THREADS (4), BENCH_PASSES (4),
+ *      BENCH_OPS (32768 random 4k I/Os per run), BENCH_SKIP_P5 (0),
+ *      BENCH_PROFILE (1: function_graph profiles of FW4/FW1/SR1/TAKE at the end).
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -34,6 +35,7 @@
 #include "iobench.h"
 #include "snap.h"
 #include "dev.h"
+#include "prof.h"
 
 #define MAXR 16
 #define MAXM 64
@@ -187,15 +189,36 @@ static double rand4k(const char *dev, int write, uint64_t start, uint64_t len,
 	return r.iops;
 }
 
-static double seq1m(const char *dev, int write, uint64_t start, uint64_t len)
+/* @passes sequential passes over [start, start + len) in 1 MiB I/Os */
+static double seqn(const char *dev, int write, uint64_t start, uint64_t len,
+		   int passes)
 {
 	struct io_res r;
-	size_t n;
+	size_t n, i;
 	uint64_t *o = offs_seq(start, len, MIB, &n);
 
-	CHECK(io_run(dev, write, MIB, o, n, 1, &r));
+	o = realloc(o, n * passes * sizeof(*o));
+	if (!o)
+		DIE("no memory");
+	for (i = n; i < n * passes; i++)
+		o[i] = o[i - n];
+	CHECK(io_run(dev, write, MIB, o, n * passes, 1, &r));
 	free(o);
 	return r.mbs;
+}
+
+static int passes = 4;	/* for everything but first writes */
+
+static double seq1m(const char *dev, int write, uint64_t start, uint64_t len)
+{
+	return seqn(dev, write, start, len, passes);
+}
+
+/* one pass: first writes, prefill */
+static double seq1m_once(const char *dev, int write, uint64_t start,
+			 uint64_t len)
+{
+	return seqn(dev, write, start, len, 1);
 }
 
 static double chunk4k(const char *dev, uint64_t start, uint64_t len,
@@ -302,12 +325,13 @@ static void hook_cost(void)
 {
 	double off, on;
 
+	on = rand4k("/dev/ram2", 1, 0, rsize, 11);
 	if (run("rmmod blksnap"))
 		DIE("rmmod blksnap");
 	off = rand4k("/dev/ram2", 1, 0, rsize, 11);
 	if (run("insmod /ko/blksnap.ko"))
 		DIE("insmod blksnap");
-	on = rand4k("/dev/ram2", 1, 0, rsize, 11);
+	on = (on + rand4k("/dev/ram2", 1, 0, rsize, 11)) / 2;
 	rec("hook4", "module loaded, nothing attached: 4k randwrite vs unloaded",
 	    "IOPS", "-", "-", on, off);
 }
@@ -371,7 +395,7 @@ static void p2_blksnap(int cfd)
 	bs_fw4 = chunk4k("/dev/ram0", 0, rsize, 5 + round_nr);
 	rec("P2.FW4", "blksnap first write (1 per chunk) 4k vs raw 4k randwrite",
 	    "IOPS", "-", chunkstr, bs_fw4, REF_W4);
-	bs_fw1 = seq1m("/dev/ram0", 1, rsize, rsize);
+	bs_fw1 = seq1m_once("/dev/ram0", 1, rsize, rsize);
 	rec("P2.FW1", "blksnap first write 1M seqwrite vs raw", "MiB/s", "-",
 	    chunkstr, bs_fw1, REF_W1);
 	rec("P3.RW4", "blksnap rewrite of copied chunks 4k randwrite vs raw",
@@ -414,7 +438,7 @@ static void p2_dmsnap(void)
 	dm_fw4 = chunk4k(org, 0, rsize, 5 + round_nr);
 	rec("DM.FW4", "dm-snapshot first write (1 per chunk) 4k vs raw", "IOPS",
 	    "-", chunkstr, dm_fw4, REF_W4);
-	dm_fw1 = seq1m(org, 1, rsize, rsize);
+	dm_fw1 = seq1m_once(org, 1, rsize, rsize);
 	rec("DM.FW1", "dm-snapshot first write 1M seqwrite vs raw", "MiB/s",
 	    "-", chunkstr, dm_fw1, REF_W1);
 	rec("DM.RW4", "dm-snapshot rewrite 4k randwrite vs raw", "IOPS", "-",
@@ -433,6 +457,92 @@ static void p2_dmsnap(void)
 	    ">=2", chunkstr, bs_fw4, dm_fw4);
 	rec("P2.FW1dm", "blksnap vs dm-snapshot: first write 1M", "MiB/s",
 	    ">=2", chunkstr, bs_fw1, dm_fw1);
+}
+
+/*
+ * The same copy-on-write done from user space with O_DIRECT: for every
+ * first write, read the chunk from ram0, write it to ram1, then do the
+ * write.  A practical bound for a synchronous chunk copy on this machine.
+ */
+struct emu_job {
+	const uint64_t *offs;
+	size_t n, next;
+	size_t wbs;		/* the write's size */
+	uint64_t stor_next;	/* atomic */
+	int err;
+};
+
+static void *emu_thread(void *arg)
+{
+	struct emu_job *j = arg;
+	int ofd = open("/dev/ram0", O_RDWR | O_DIRECT);
+	int sfd = open("/dev/ram1", O_RDWR | O_DIRECT);
+	size_t cb = chunk > j->wbs ? chunk : j->wbs;
+	void *cbuf = NULL, *wbuf = NULL;
+
+	if (ofd < 0 || sfd < 0 || posix_memalign(&cbuf, 4096, cb) ||
+	    posix_memalign(&wbuf, 4096, j->wbs)) {
+		j->err = 1;
+		return NULL;
+	}
+	memset(wbuf, 0x5a, j->wbs);
+	for (;;) {
+		size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+		uint64_t base, st;
+
+		if (i >= j->n)
+			break;
+		base = j->offs[i] / cb * cb;
+		st = __atomic_fetch_add(&j->stor_next, cb, __ATOMIC_RELAXED);
+		if (pread(ofd, cbuf, cb, base) != (ssize_t)cb ||
+		    pwrite(sfd, cbuf, cb, st % devsize) != (ssize_t)cb ||
+		    pwrite(ofd, wbuf, j->wbs, j->offs[i]) != (ssize_t)j->wbs) {
+			j->err = 1;
+			break;
+		}
+	}
+	close(ofd);
+	close(sfd);
+	free(cbuf);
+	free(wbuf);
+	return NULL;
+}
+
+static double emu_run(const uint64_t *offs, size_t n, size_t wbs, int nthr)
+{
+	struct emu_job j = { .offs = offs, .n = n, .wbs = wbs };
+	pthread_t t[64];
+	double t0 = now_s();
+	int i;
+
+	for (i = 0; i < nthr; i++)
+		pthread_create(&t[i], NULL, emu_thread, &j);
+	for (i = 0; i < nthr; i++)
+		pthread_join(t[i], NULL);
+	if (j.err)
+		DIE("COW emulation failed");
+	return n / (now_s() - t0);
+}
+
+static void p2_emu(void)
+{
+	size_t n;
+	uint64_t *o = offs_per_chunk(0, rsize, chunk, 4096, &n, 5 + round_nr);
+	double v4, v1;
+
+	v4 = emu_run(o, n, 4096, threads);
+	free(o);
+	o = offs_seq(rsize, rsize, MIB, &n);
+	v1 = emu_run(o, n, MIB, 1);	/* ops/s of 1 MiB = MiB/s */
+	free(o);
+	rec("EMU.FW4", "user-space COW emulation (pread chunk, pwrite it, 4k write)",
+	    "IOPS", "-", chunkstr, v4, REF_W4);
+	rec("EMU.FW1", "user-space COW emulation, 1M sequential first writes",
+	    "MiB/s", "-", chunkstr, v1, REF_W1);
+	rec("P2.FW4emu", "blksnap first write 4k vs user-space COW emulation",
+	    "IOPS", "-", chunkstr, bs_fw4, v4);
+	rec("P2.FW1emu", "blksnap first write 1M vs user-space COW emulation",
+	    "MiB/s", "-", chunkstr, bs_fw1, v1);
 }
 
 static int have_nullb;
@@ -460,7 +570,7 @@ static void p5_petabyte(int cfd)
 	settle();
 	m2 = kmem_kib();
 	t0 = now_s();
-	seq1m("/dev/nullb0", 1, 0, GIB);	/* 1 GiB of first writes */
+	seq1m_once("/dev/nullb0", 1, 0, GIB);	/* 1 GiB of first writes */
 	secs = now_s() - t0;
 	settle();
 	m3 = kmem_kib();
@@ -532,6 +642,110 @@ static void p6_ext4(int cfd)
 	    "<=50", chunkstr, take, 0);
 }
 
+/* ---------------------------------------------------------- profiles */
+
+static const char *const cow_funcs[] = {
+	"blkdev_write_iter", "bf_submit_bio_noacct", "tracker_submit_bio",
+	"diff_area_cow", "chunk_copy", "chunk_io", "diff_storage_alloc",
+	"submit_bio_wait", "brd_submit_bio", "alloc_pages",
+	"alloc_pages_noprof", "__free_pages", "kvmalloc_node",
+	"__kvmalloc_node_noprof", "kvfree", "bio_alloc_bioset", "xa_store",
+	"cbt_map_mark", "rwsem_down_write_slowpath", "__down",
+	"blkfilter_defer_bio", NULL
+};
+
+static const char *const img_funcs[] = {
+	"blkdev_read_iter", "image_submit_bio", "image_work_fn",
+	"image_bio_do", "image_piece_io", "submit_bio_wait", "brd_submit_bio",
+	"bio_alloc_clone", "rwsem_down_read_slowpath", NULL
+};
+
+static const char *const take_funcs[] = {
+	"snapshot_take", "snapshot_take_locked", "diff_area_create",
+	"bdev_freeze", "freeze_bdev", "sync_blockdev", "freeze_super",
+	"blkfilter_freeze", "percpu_ref_kill_and_confirm",
+	"wait_for_completion", "cbt_map_switch", "blkfilter_unfreeze",
+	"bdev_thaw", "thaw_bdev", "thaw_super", "snapshot_thaw",
+	"diff_area_image_add", "device_add_disk", "add_disk_fwnode",
+	"blksnap_alloc_disk", "__blk_alloc_disk", "synchronize_rcu",
+	"blk_mq_freeze_queue", "sync_filesystem", NULL
+};
+
+static void profiles(int cfd)
+{
+	struct blksnap_uuid id;
+	char img[80];
+	double v, take;
+	pid_t w;
+	int fd;
+
+	printf("# profiles: function_graph over a traced set, every call timed (slows them)\n");
+	fd = open("/dev/ram0", O_RDWR);
+	CHECK(fd);
+	CHECK(bf_attach(fd));
+	blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
+	if (prof_begin(cow_funcs) < 0) {
+		printf("# function_graph tracer not available: no profiles\n");
+		goto out;
+	}
+	v = chunk4k("/dev/ram0", 0, rsize, 77);
+	prof_end("FW4");
+	printf("# profile FW4 ran at %.0f IOPS traced\n", v);
+	prof_begin(cow_funcs);
+	v = seq1m_once("/dev/ram0", 1, rsize, rsize);
+	prof_end("FW1");
+	printf("# profile FW1 ran at %.0f MiB/s traced\n", v);
+	image_path(fd, img, sizeof(img));
+	prof_begin(img_funcs);
+	v = seq1m_once(img, 0, 2 * rsize, rsize);
+	prof_end("SR1u");
+	printf("# profile SR1u ran at %.0f MiB/s traced\n", v);
+	prof_begin(img_funcs);
+	v = seq1m_once(img, 0, 0, rsize);
+	prof_end("SR1c");
+	printf("# profile SR1c ran at %.0f MiB/s traced\n", v);
+	CHECK(snap_destroy(cfd, &id));
+	prof_begin(take_funcs);
+	take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
+	prof_end("TAKE.brd");
+	printf("# profile TAKE.brd %.1f ms traced\n", take);
+	CHECK(snap_destroy(cfd, &id));
+	CHECK(bf_detach(fd));
+	close(fd);
+	if (have_nullb) {
+		fd = open("/dev/nullb0", O_RDWR);
+		CHECK(fd);
+		CHECK(bf_attach(fd));
+		prof_begin(take_funcs);
+		take = blksnap_take(cfd, &id, fd, "/dev/nullb1", 64ULL << 21);
+		prof_end("TAKE.PiB");
+		printf("# profile TAKE.PiB %.1f ms traced\n", take);
+		CHECK(snap_destroy(cfd, &id));
+		CHECK(bf_detach(fd));
+		close(fd);
+	}
+	w = start_writer();
+	usleep(300000);
+	fd = open("/dev/ram3", O_RDWR);
+	CHECK(fd);
+	CHECK(bf_attach(fd));
+	usleep(200000);
+	prof_begin(take_funcs);
+	take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
+	prof_end("TAKE.ext4");
+	printf("# profile TAKE.ext4 %.1f ms traced\n", take);
+	kill(w, SIGKILL);
+	waitpid(w, NULL, 0);
+	CHECK(snap_destroy(cfd, &id));
+	CHECK(bf_detach(fd));
+	close(fd);
+	return;
+out:
+	CHECK(snap_destroy(cfd, &id));
+	CHECK(bf_detach(fd));
+	close(fd);
+}
+
 static void report(void)
 {
 	struct utsname u;
@@ -583,7 +797,7 @@ static long envl(const char *name, long def)
 
 int main(void)
 {
-	long mib = envl("BENCH_MIB", 384), rounds = envl("BENCH_ROUNDS", 3);
+	long mib = envl("BENCH_MIB", 384), rounds = envl("BENCH_ROUNDS", 5);
 	long minsh = 0, maxsh = 0, maxcnt = 0, inq = 0;
 	double t0 = now_s();
 	char cmd[160];
@@ -591,7 +805,8 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	threads = envl("BENCH_THREADS", 4);
-	ops4k = envl("BENCH_OPS", 16384);
+	ops4k = envl("BENCH_OPS", 32768);
+	passes = envl("BENCH_PASSES", 4);
 	if (rounds > MAXR)
 		rounds = MAXR;
 	mib -= mib % 3;
@@ -609,9 +824,9 @@ int main(void)
 	/* prefill: every brd page allocated before anything is measured */
 	printf("# prefill %llu MiB x3: ram0 %.0f MiB/s\n",
 	       (unsigned long long)(devsize / MIB),
-	       seq1m("/dev/ram0", 1, 0, devsize));
-	seq1m("/dev/ram1", 1, 0, devsize);
-	seq1m("/dev/ram2", 1, 0, devsize);
+	       seq1m_once("/dev/ram0", 1, 0, devsize));
+	seq1m_once("/dev/ram1", 1, 0, devsize);
+	seq1m_once("/dev/ram2", 1, 0, devsize);
 	if (run("insmod /lib/modules/dm-bufio.ko 2>/dev/null; insmod /lib/modules/dm-snapshot.ko"))
 		printf("# dm-snapshot not loadable\n");
 	snprintf(cmd, sizeof(cmd),
@@ -636,6 +851,7 @@ int main(void)
 		dm_linear();
 		p2_blksnap(cfd);
 		p2_dmsnap();
+		p2_emu();
 		p5_petabyte(cfd);
 		p6_ext4(cfd);
 		raw_refs(0);
@@ -650,6 +866,12 @@ int main(void)
 		    "-", orig_sr1, 0);
 		printf("# round %d done in %.1f s\n", round_nr + 1,
 		       now_s() - tr);
+	}
+	if (envl("BENCH_PROFILE", 1)) {
+		cfd = ctl_open();
+		CHECK(cfd);
+		profiles(cfd);
+		close(cfd);
 	}
 	umount("/tmp/bench_ext4");
 	if (have_nullb)
