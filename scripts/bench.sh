@@ -10,7 +10,7 @@
 #      BENCH_ROUNDS (5), BENCH_MIB (384), BENCH_THREADS (4), BENCH_OPS (32768),
 #      BENCH_PASSES (4), BENCH_PROFILE (1): passed to the guest driver
 #                   (see tests/bench/bench.c)
-#      VMTEST_MEM   guest MiB (default 3072 here: the brd devices live in RAM)
+#      VMTEST_MEM   guest MiB (default 4096 here: the brd devices live in RAM)
 #      VMTEST_TIMEOUT, VMTEST_TEST_TIMEOUT (default 1500 / 1400 s here)
 # Output: build/bench-vm/<kver>/run/{tap,console}.log, build/bench-vm/results.txt
 # (one "BENCH|..." row per metric and kernel), build/bench-vm/profile.txt
@@ -20,11 +20,11 @@ set -uo pipefail
 TOP=$(realpath "$(dirname "$(realpath "$0")")/..")
 OUT=$TOP/build/bench-vm
 export VMTEST_SUITE=bench
-export VMTEST_MEM=${VMTEST_MEM:-3072}
+export VMTEST_MEM=${VMTEST_MEM:-4096}
 export VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-1500}
 export VMTEST_TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-1400}
 app=""
-for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_PASSES BENCH_PROFILE BENCH_SKIP_P5; do
+for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_PASSES BENCH_SLICES BENCH_PROFILE BENCH_SKIP_P5; do
 	[ -n "${!v:-}" ] && app="$app env.$v=${!v}"
 done
 export EXTRA_APPEND="${EXTRA_APPEND:-}$app"
@@ -54,8 +54,8 @@ done
 awk -F'|' -v kernels="${kernels[*]}" '
 BEGIN { nk = split(kernels, K, " ") }
 {
-	id = $2; if (!(id in seen)) { seen[id] = 1; order[++n] = id; what[id] = $3; unit[id] = $5; tgt[id] = $10; ch[id] = $12 }
-	val[id, $13] = $4; ref[id, $13] = $6; rat[id, $13] = $7; rng[id, $13] = $8; ok[id, $13] = $11
+	id = $2; if (!(id in seen)) { seen[id] = 1; order[++n] = id; what[id] = $3; unit[id] = $5; tgt[id] = $9; ch[id] = $11 }
+	val[id, $12] = $4; ref[id, $12] = $6; rat[id, $12] = $7; rng[id, $12] = $8; ok[id, $12] = $10
 }
 END {
 	printf "%-10s %-62s %-6s %-6s %-5s", "id", "scenario", "unit", "target", "chunk"

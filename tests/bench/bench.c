@@ -178,17 +178,6 @@ static uint64_t chunk_for(const char *path)
 
 /* --- I/O helpers: each returns IOPS or MiB/s ------------------------- */
 
-static double rand4k(const char *dev, int write, uint64_t start, uint64_t len,
-		     uint64_t seed)
-{
-	uint64_t *o = offs_random(start, len, 4096, ops4k, seed);
-	struct io_res r;
-
-	CHECK(io_run(dev, write, 4096, o, ops4k, threads, &r));
-	free(o);
-	return r.iops;
-}
-
 /* @passes sequential passes over [start, start + len) in 1 MiB I/Os */
 static double seqn(const char *dev, int write, uint64_t start, uint64_t len,
 		   int passes)
@@ -208,11 +197,6 @@ static double seqn(const char *dev, int write, uint64_t start, uint64_t len,
 }
 
 static int passes = 4;	/* for everything but first writes */
-
-static double seq1m(const char *dev, int write, uint64_t start, uint64_t len)
-{
-	return seqn(dev, write, start, len, passes);
-}
 
 /* one pass: first writes, prefill */
 static double seq1m_once(const char *dev, int write, uint64_t start,
@@ -287,104 +271,238 @@ static double blksnap_take(int cfd, struct blksnap_uuid *id, int bfd,
 }
 
 /* ------------------------------------------------------------------ */
+/*
+ * Interleaved measurement: the variants of one comparison run in slices,
+ * A B C C B A A B C ..., each variant's time summed over its slices, so a
+ * change of the host's load hits all of them alike.
+ */
+struct variant {
+	const char *dev;
+	int write;
+	size_t bs;
+	uint64_t *offs;
+	size_t n;		/* I/Os in all */
+	int thr;
+	int emu;		/* user-space COW emulation instead of plain I/O */
+	void (*pre)(void);	/* before each slice (not timed) */
+	void (*post)(void);	/* after each slice (not timed) */
+	size_t pos;
+	double t;
+};
 
-static double ref_rw4, ref_sw1;	/* this round's raw references */
-/* placeholders for them, filled in at the end of the round */
-#define REF_W4 (-1.0)
-#define REF_W1 (-2.0)
+static int slices = 6;
 
-static void fill_refs(void)
+static double emu_run(const uint64_t *offs, size_t n, size_t wbs, int nthr);
+
+static void run_slices(struct variant *v, int nv)
 {
-	int i;
+	int s, k;
 
-	for (i = 0; i < nmetrics; i++) {
-		if (metrics[i].ref[round_nr] == REF_W4)
-			metrics[i].ref[round_nr] = ref_rw4;
-		else if (metrics[i].ref[round_nr] == REF_W1)
-			metrics[i].ref[round_nr] = ref_sw1;
+	for (k = 0; k < nv; k++) {
+		v[k].pos = 0;
+		v[k].t = 0;
 	}
+	for (s = 0; s < slices; s++)
+		for (k = 0; k < nv; k++) {
+			struct variant *x = &v[s % 2 ? nv - 1 - k : k];
+			size_t cnt = s == slices - 1 ? x->n - x->pos : x->n / slices;
+			struct io_res r;
+
+			if (!cnt)
+				continue;
+			if (x->pre)
+				x->pre();
+			if (x->emu) {
+				x->t += cnt / emu_run(x->offs + x->pos, cnt,
+						      x->bs, x->thr);
+			} else {
+				CHECK(io_run(x->dev, x->write, x->bs,
+					     x->offs + x->pos, cnt, x->thr, &r));
+				x->t += r.secs;
+			}
+			x->pos += cnt;
+			if (x->post)
+				x->post();
+		}
 }
 
-static void raw_refs(int first)
+static double iops(const struct variant *v)
 {
-	static double rw4, sw1;
-	double a = rand4k("/dev/ram2", 1, 0, rsize, 7);
-	double b = seq1m("/dev/ram2", 1, 0, rsize);
+	return v->n / v->t;
+}
 
-	if (first) {
-		rw4 = a;
-		sw1 = b;
-		return;
-	}
-	/* mean of the measurements before and after the round */
-	ref_rw4 = (rw4 + a) / 2;
-	ref_sw1 = (sw1 + b) / 2;
+static double mibs(const struct variant *v)
+{
+	return v->n * (double)v->bs / MIB / v->t;
+}
+
+/* random 4k I/Os in [start, start + len) */
+static struct variant v_rand(const char *dev, int write, uint64_t start,
+			     uint64_t len, uint64_t seed)
+{
+	struct variant v = { .dev = dev, .write = write, .bs = 4096,
+			     .n = ops4k, .thr = threads };
+
+	v.offs = offs_random(start, len, 4096, ops4k, seed);
+	return v;
+}
+
+/* @np sequential 1 MiB passes over [start, start + len) */
+static struct variant v_seq(const char *dev, int write, uint64_t start,
+			    uint64_t len, int np)
+{
+	struct variant v = { .dev = dev, .write = write, .bs = MIB, .thr = 1 };
+	size_t n, i;
+
+	v.offs = offs_seq(start, len, MIB, &n);
+	v.offs = realloc(v.offs, n * np * sizeof(*v.offs));
+	if (!v.offs)
+		DIE("no memory");
+	for (i = n; i < n * np; i++)
+		v.offs[i] = v.offs[i - n];
+	v.n = n * np;
+	return v;
+}
+
+/* one 4k write in each chunk of [start, start + len), random order */
+static struct variant v_chunk(const char *dev, uint64_t start, uint64_t len,
+			      uint64_t seed)
+{
+	struct variant v = { .dev = dev, .write = 1, .bs = 4096,
+			     .thr = threads };
+
+	v.offs = offs_per_chunk(start, len, chunk, 4096, &v.n, seed);
+	return v;
+}
+
+static void v_free(struct variant *v, int nv)
+{
+	while (nv--)
+		free(v[nv].offs);
+}
+
+static void mod_unload(void)
+{
+	if (run("rmmod blksnap"))
+		DIE("rmmod blksnap");
+}
+
+static void mod_load(void)
+{
+	if (run("insmod /ko/blksnap.ko"))
+		DIE("insmod blksnap");
 }
 
 static void hook_cost(void)
 {
-	double off, on;
+	struct variant v[2] = {
+		v_rand("/dev/ram2", 1, 0, rsize, 11),
+		v_rand("/dev/ram2", 1, 0, rsize, 12),
+	};
 
-	on = rand4k("/dev/ram2", 1, 0, rsize, 11);
-	if (run("rmmod blksnap"))
-		DIE("rmmod blksnap");
-	off = rand4k("/dev/ram2", 1, 0, rsize, 11);
-	if (run("insmod /ko/blksnap.ko"))
-		DIE("insmod blksnap");
-	on = (on + rand4k("/dev/ram2", 1, 0, rsize, 11)) / 2;
+	v[1].pre = mod_unload;
+	v[1].post = mod_load;
+	run_slices(v, 2);
 	rec("hook4", "module loaded, nothing attached: 4k randwrite vs unloaded",
-	    "IOPS", "-", "-", on, off);
+	    "IOPS", "-", "-", iops(&v[0]), iops(&v[1]));
+	v_free(v, 2);
 }
 
-static double det_rw4, det_sw1;
+static int ram0_fd = -1;
+
+static void ram0_attach(void)
+{
+	CHECK(bf_attach(ram0_fd));
+}
+
+static void ram0_detach(void)
+{
+	CHECK(bf_detach(ram0_fd));
+}
 
 static void p1_cbt(void)
 {
-	double d1, d2, a, ds1, ds2, as;
-	int fd = open("/dev/ram0", O_RDWR);
+	struct variant v[2] = {
+		v_rand("/dev/ram0", 1, 0, rsize, 3),
+		v_rand("/dev/ram0", 1, 0, rsize, 4),
+	};
 
-	CHECK(fd);
-	d1 = rand4k("/dev/ram0", 1, 0, rsize, 3);
-	ds1 = seq1m("/dev/ram0", 1, 0, rsize);
-	CHECK(bf_attach(fd));
-	a = rand4k("/dev/ram0", 1, 0, rsize, 3);
-	as = seq1m("/dev/ram0", 1, 0, rsize);
-	CHECK(bf_detach(fd));
-	d2 = rand4k("/dev/ram0", 1, 0, rsize, 3);
-	ds2 = seq1m("/dev/ram0", 1, 0, rsize);
-	close(fd);
-	det_rw4 = (d1 + d2) / 2;
-	det_sw1 = (ds1 + ds2) / 2;
+	ram0_fd = open("/dev/ram0", O_RDWR);
+	CHECK(ram0_fd);
+	v[0].pre = ram0_attach;
+	v[0].post = ram0_detach;
+	run_slices(v, 2);
 	rec("P1.CW4", "CBT only (attached) vs detached: 4k randwrite", "IOPS",
-	    ">=0.98", chunkstr, a, det_rw4);
+	    ">=0.98", chunkstr, iops(&v[0]), iops(&v[1]));
+	v_free(v, 2);
+	v[0] = v_seq("/dev/ram0", 1, 0, rsize, passes);
+	v[1] = v_seq("/dev/ram0", 1, 0, rsize, passes);
+	v[0].pre = ram0_attach;
+	v[0].post = ram0_detach;
+	run_slices(v, 2);
 	rec("P1.CW1", "CBT only (attached) vs detached: 1M seqwrite", "MiB/s",
-	    "-", chunkstr, as, det_sw1);
+	    "-", chunkstr, mibs(&v[0]), mibs(&v[1]));
+	v_free(v, 2);
+	close(ram0_fd);
 }
 
 static void dm_linear(void)
 {
-	char path[64], params[64];
+	struct variant v[2];
+	char path[64];
 
-	snprintf(params, sizeof(params), "/dev/ram0 0");
-	CHECK(dm_create("bench_lin", "linear", devsize >> 9, params, path,
-			sizeof(path)));
+	CHECK(dm_create("bench_lin", "linear", devsize >> 9, "/dev/ram0 0",
+			path, sizeof(path)));
 	CHECK(wait_for_node(path));
-	rec("LIN.W4", "dm-linear over the origin: 4k randwrite", "IOPS", "-",
-	    "-", rand4k(path, 1, 0, rsize, 3), det_rw4);
-	rec("LIN.W1", "dm-linear over the origin: 1M seqwrite", "MiB/s", "-",
-	    "-", seq1m(path, 1, 0, rsize), det_sw1);
+	v[0] = v_rand(path, 1, 0, rsize, 3);
+	v[1] = v_rand("/dev/ram0", 1, 0, rsize, 4);
+	run_slices(v, 2);
+	rec("LIN.W4", "dm-linear over the origin vs origin: 4k randwrite",
+	    "IOPS", "-", "-", iops(&v[0]), iops(&v[1]));
+	v_free(v, 2);
+	v[0] = v_seq(path, 1, 0, rsize, passes);
+	v[1] = v_seq("/dev/ram0", 1, 0, rsize, passes);
+	run_slices(v, 2);
+	rec("LIN.W1", "dm-linear over the origin vs origin: 1M seqwrite",
+	    "MiB/s", "-", "-", mibs(&v[0]), mibs(&v[1]));
+	v_free(v, 2);
 	CHECK(dm_remove("bench_lin"));
 }
 
-/* region A = [0, rsize), B = [rsize, 2 rsize), C = [2 rsize, 3 rsize) */
-static double bs_fw4, bs_fw1, dm_fw4, dm_fw1;
-static double orig_sr1, stor_sr1;
+static double emu4, emu1;	/* COW emulation, relative to raw */
 
-static void p2_blksnap(int cfd)
+static void p2_emu(void)
 {
+	struct variant v[2];
+
+	v[0] = v_chunk("/dev/ram0", 0, rsize, 5 + round_nr);
+	v[0].emu = 1;
+	v[1] = v_rand("/dev/ram2", 1, 0, rsize, 7);
+	run_slices(v, 2);
+	emu4 = iops(&v[0]) / iops(&v[1]);
+	rec("EMU.FW4", "user-space COW emulation (read chunk, write it, 4k write) vs raw",
+	    "IOPS", "-", chunkstr, iops(&v[0]), iops(&v[1]));
+	v_free(v, 2);
+	v[0] = v_seq("/dev/ram0", 1, rsize, rsize, 1);
+	v[0].emu = 1;
+	v[1] = v_seq("/dev/ram2", 1, 0, rsize, 1);
+	run_slices(v, 2);
+	emu1 = mibs(&v[0]) / mibs(&v[1]);
+	rec("EMU.FW1", "user-space COW emulation, 1M sequential vs raw",
+	    "MiB/s", "-", chunkstr, mibs(&v[0]), mibs(&v[1]));
+	v_free(v, 2);
+}
+
+/*
+ * blksnap on ram0 (storage ram1) and dm-snapshot on ram4 (COW ram5), both
+ * taken, then every workload interleaved three ways with the raw device.
+ */
+static void p2_snapshots(int cfd)
+{
+	char img[80], org[64], cow[64], params[128];
 	struct blksnap_uuid id;
-	char img[80];
-	double take, v;
+	struct variant v[4];
+	double take, t0;
 	int fd = open("/dev/ram0", O_RDWR);
 
 	CHECK(fd);
@@ -392,71 +510,93 @@ static void p2_blksnap(int cfd)
 	take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
 	rec("P6.brd", "TAKE latency, idle brd origin", "ms", "<=50",
 	    chunkstr, take, 0);
-	bs_fw4 = chunk4k("/dev/ram0", 0, rsize, 5 + round_nr);
-	rec("P2.FW4", "blksnap first write (1 per chunk) 4k vs raw 4k randwrite",
-	    "IOPS", "-", chunkstr, bs_fw4, REF_W4);
-	bs_fw1 = seq1m_once("/dev/ram0", 1, rsize, rsize);
-	rec("P2.FW1", "blksnap first write 1M seqwrite vs raw", "MiB/s", "-",
-	    chunkstr, bs_fw1, REF_W1);
-	rec("P3.RW4", "blksnap rewrite of copied chunks 4k randwrite vs raw",
-	    "IOPS", ">=0.95", chunkstr, rand4k("/dev/ram0", 1, 0, rsize, 9),
-	    REF_W4);
-	rec("P3.RW1", "blksnap rewrite of copied chunks 1M seqwrite vs raw",
-	    "MiB/s", ">=0.95", chunkstr, seq1m("/dev/ram0", 1, 0, rsize),
-	    REF_W1);
 	image_path(fd, img, sizeof(img));
-	orig_sr1 = seq1m("/dev/ram0", 0, 2 * rsize, rsize);
-	stor_sr1 = seq1m("/dev/ram1", 0, 0, rsize);
-	v = seq1m(img, 0, 2 * rsize, rsize);
-	rec("P4.SR1u", "blksnap image 1M seqread untouched vs origin read",
-	    "MiB/s", ">=0.95", chunkstr, v, orig_sr1);
-	v = seq1m(img, 0, 0, rsize);
-	rec("P4.SR1c", "blksnap image 1M seqread copied vs storage read",
-	    "MiB/s", ">=0.90", chunkstr, v, stor_sr1);
-	CHECK(snap_destroy(cfd, &id));
-	CHECK(bf_detach(fd));
-	close(fd);
-}
-
-static void p2_dmsnap(void)
-{
-	char org[64], cow[64], params[128];
-	double t0, take, v;
-
-	snprintf(params, sizeof(params), "/dev/ram0 /dev/ram1 N %llu",
+	snprintf(params, sizeof(params), "/dev/ram4 /dev/ram5 N %llu",
 		 (unsigned long long)(chunk >> 9));
 	t0 = now_s();
 	CHECK(dm_create("bench_cow", "snapshot", devsize >> 9, params, cow,
 			sizeof(cow)));
 	CHECK(dm_create("bench_org", "snapshot-origin", devsize >> 9,
-			"/dev/ram0", org, sizeof(org)));
-	take = (now_s() - t0) * 1000;
+			"/dev/ram4", org, sizeof(org)));
+	rec("P6.dm", "dm-snapshot N: create snapshot + origin (ioctl wall)",
+	    "ms", "-", chunkstr, (now_s() - t0) * 1000, 0);
 	CHECK(wait_for_node(org));
 	CHECK(wait_for_node(cow));
-	rec("P6.dm", "dm-snapshot N: create snapshot + origin (ioctl wall)",
-	    "ms", "-", chunkstr, take, 0);
-	dm_fw4 = chunk4k(org, 0, rsize, 5 + round_nr);
-	rec("DM.FW4", "dm-snapshot first write (1 per chunk) 4k vs raw", "IOPS",
-	    "-", chunkstr, dm_fw4, REF_W4);
-	dm_fw1 = seq1m_once(org, 1, rsize, rsize);
+
+	/* P2: first writes */
+	v[0] = v_chunk("/dev/ram0", 0, rsize, 5 + round_nr);
+	v[1] = v_chunk(org, 0, rsize, 5 + round_nr);
+	v[2] = v_rand("/dev/ram2", 1, 0, rsize, 7);
+	run_slices(v, 3);
+	rec("P2.FW4", "blksnap first write (1 per chunk) 4k vs raw 4k randwrite",
+	    "IOPS", "-", chunkstr, iops(&v[0]), iops(&v[2]));
+	rec("DM.FW4", "dm-snapshot first write (1 per chunk) 4k vs raw",
+	    "IOPS", "-", chunkstr, iops(&v[1]), iops(&v[2]));
+	rec("P2.FW4dm", "blksnap vs dm-snapshot: first write 4k", "IOPS",
+	    ">=2", chunkstr, iops(&v[0]), iops(&v[1]));
+	rec("P2.FW4emu", "blksnap first write 4k vs user-space COW emulation",
+	    "IOPS", "-", chunkstr, iops(&v[0]) / iops(&v[2]), emu4);
+	v_free(v, 3);
+	v[0] = v_seq("/dev/ram0", 1, rsize, rsize, 1);
+	v[1] = v_seq(org, 1, rsize, rsize, 1);
+	v[2] = v_seq("/dev/ram2", 1, 0, rsize, 1);
+	run_slices(v, 3);
+	rec("P2.FW1", "blksnap first write 1M seqwrite vs raw", "MiB/s", "-",
+	    chunkstr, mibs(&v[0]), mibs(&v[2]));
 	rec("DM.FW1", "dm-snapshot first write 1M seqwrite vs raw", "MiB/s",
-	    "-", chunkstr, dm_fw1, REF_W1);
+	    "-", chunkstr, mibs(&v[1]), mibs(&v[2]));
+	rec("P2.FW1dm", "blksnap vs dm-snapshot: first write 1M", "MiB/s",
+	    ">=2", chunkstr, mibs(&v[0]), mibs(&v[1]));
+	rec("P2.FW1emu", "blksnap first write 1M vs user-space COW emulation",
+	    "MiB/s", "-", chunkstr, mibs(&v[0]) / mibs(&v[2]), emu1);
+	v_free(v, 3);
+
+	/* P3: rewrites of copied chunks (region A) */
+	v[0] = v_rand("/dev/ram0", 1, 0, rsize, 9);
+	v[1] = v_rand(org, 1, 0, rsize, 9);
+	v[2] = v_rand("/dev/ram2", 1, 0, rsize, 9);
+	run_slices(v, 3);
+	rec("P3.RW4", "blksnap rewrite of copied chunks 4k randwrite vs raw",
+	    "IOPS", ">=0.95", chunkstr, iops(&v[0]), iops(&v[2]));
 	rec("DM.RW4", "dm-snapshot rewrite 4k randwrite vs raw", "IOPS", "-",
-	    chunkstr, rand4k(org, 1, 0, rsize, 9), REF_W4);
+	    chunkstr, iops(&v[1]), iops(&v[2]));
+	v_free(v, 3);
+	v[0] = v_seq("/dev/ram0", 1, 0, rsize, passes);
+	v[1] = v_seq(org, 1, 0, rsize, passes);
+	v[2] = v_seq("/dev/ram2", 1, 0, rsize, passes);
+	run_slices(v, 3);
+	rec("P3.RW1", "blksnap rewrite of copied chunks 1M seqwrite vs raw",
+	    "MiB/s", ">=0.95", chunkstr, mibs(&v[0]), mibs(&v[2]));
 	rec("DM.RW1", "dm-snapshot rewrite 1M seqwrite vs raw", "MiB/s", "-",
-	    chunkstr, seq1m(org, 1, 0, rsize), REF_W1);
-	v = seq1m(cow, 0, 2 * rsize, rsize);
+	    chunkstr, mibs(&v[1]), mibs(&v[2]));
+	v_free(v, 3);
+
+	/* P4: image reads; C untouched, A copied */
+	v[0] = v_seq(img, 0, 2 * rsize, rsize, passes);
+	v[1] = v_seq(cow, 0, 2 * rsize, rsize, passes);
+	v[2] = v_seq("/dev/ram0", 0, 2 * rsize, rsize, passes);
+	run_slices(v, 3);
+	rec("P4.SR1u", "blksnap image 1M seqread untouched vs origin read",
+	    "MiB/s", ">=0.95", chunkstr, mibs(&v[0]), mibs(&v[2]));
 	rec("DM.SR1u", "dm-snapshot 1M seqread untouched vs origin read",
-	    "MiB/s", "-", chunkstr, v, orig_sr1);
-	v = seq1m(cow, 0, 0, rsize);
-	rec("DM.SR1c", "dm-snapshot 1M seqread copied vs storage read",
-	    "MiB/s", "-", chunkstr, v, stor_sr1);
+	    "MiB/s", "-", chunkstr, mibs(&v[1]), mibs(&v[2]));
+	v_free(v, 3);
+	v[0] = v_seq(img, 0, 0, rsize, passes);
+	v[1] = v_seq(cow, 0, 0, rsize, passes);
+	v[2] = v_seq("/dev/ram1", 0, 0, rsize, passes);
+	v[3] = v_seq("/dev/ram5", 0, 0, rsize, passes);
+	run_slices(v, 4);
+	rec("P4.SR1c", "blksnap image 1M seqread copied vs storage read",
+	    "MiB/s", ">=0.90", chunkstr, mibs(&v[0]), mibs(&v[2]));
+	rec("DM.SR1c", "dm-snapshot 1M seqread copied vs COW device read",
+	    "MiB/s", "-", chunkstr, mibs(&v[1]), mibs(&v[3]));
+	v_free(v, 4);
+
 	CHECK(dm_remove("bench_org"));
 	CHECK(dm_remove("bench_cow"));
-	rec("P2.FW4dm", "blksnap vs dm-snapshot: first write 4k", "IOPS",
-	    ">=2", chunkstr, bs_fw4, dm_fw4);
-	rec("P2.FW1dm", "blksnap vs dm-snapshot: first write 1M", "MiB/s",
-	    ">=2", chunkstr, bs_fw1, dm_fw1);
+	CHECK(snap_destroy(cfd, &id));
+	CHECK(bf_detach(fd));
+	close(fd);
 }
 
 /*
@@ -522,27 +662,6 @@ static double emu_run(const uint64_t *offs, size_t n, size_t wbs, int nthr)
 	if (j.err)
 		DIE("COW emulation failed");
 	return n / (now_s() - t0);
-}
-
-static void p2_emu(void)
-{
-	size_t n;
-	uint64_t *o = offs_per_chunk(0, rsize, chunk, 4096, &n, 5 + round_nr);
-	double v4, v1;
-
-	v4 = emu_run(o, n, 4096, threads);
-	free(o);
-	o = offs_seq(rsize, rsize, MIB, &n);
-	v1 = emu_run(o, n, MIB, 1);	/* ops/s of 1 MiB = MiB/s */
-	free(o);
-	rec("EMU.FW4", "user-space COW emulation (pread chunk, pwrite it, 4k write)",
-	    "IOPS", "-", chunkstr, v4, REF_W4);
-	rec("EMU.FW1", "user-space COW emulation, 1M sequential first writes",
-	    "MiB/s", "-", chunkstr, v1, REF_W1);
-	rec("P2.FW4emu", "blksnap first write 4k vs user-space COW emulation",
-	    "IOPS", "-", chunkstr, bs_fw4, v4);
-	rec("P2.FW1emu", "blksnap first write 1M vs user-space COW emulation",
-	    "MiB/s", "-", chunkstr, bs_fw1, v1);
 }
 
 static int have_nullb;
@@ -807,10 +926,11 @@ int main(void)
 	threads = envl("BENCH_THREADS", 4);
 	ops4k = envl("BENCH_OPS", 32768);
 	passes = envl("BENCH_PASSES", 4);
+	slices = envl("BENCH_SLICES", 6);
 	if (rounds > MAXR)
 		rounds = MAXR;
 	mib -= mib % 3;
-	CHECK(brd_ensure(4, mib));
+	CHECK(brd_ensure(6, mib));
 	devsize = dev_bytes("/dev/ram0");
 	chunk = chunk_for("/dev/ram0");
 	human(chunk, chunkstr, sizeof(chunkstr));
@@ -822,11 +942,13 @@ int main(void)
 	printf("# params: chunk_minimum_shift=%ld chunk_maximum_shift=%ld chunk_maximum_count=%ld chunk_maximum_in_queue=%ld; chunk on ram0 %s\n",
 	       minsh, maxsh, maxcnt, inq, chunkstr);
 	/* prefill: every brd page allocated before anything is measured */
-	printf("# prefill %llu MiB x3: ram0 %.0f MiB/s\n",
+	printf("# prefill %llu MiB x5: ram0 %.0f MiB/s\n",
 	       (unsigned long long)(devsize / MIB),
 	       seq1m_once("/dev/ram0", 1, 0, devsize));
 	seq1m_once("/dev/ram1", 1, 0, devsize);
 	seq1m_once("/dev/ram2", 1, 0, devsize);
+	seq1m_once("/dev/ram4", 1, 0, devsize);
+	seq1m_once("/dev/ram5", 1, 0, devsize);
 	if (run("insmod /lib/modules/dm-bufio.ko 2>/dev/null; insmod /lib/modules/dm-snapshot.ko"))
 		printf("# dm-snapshot not loadable\n");
 	snprintf(cmd, sizeof(cmd),
@@ -843,27 +965,16 @@ int main(void)
 	for (round_nr = 0; round_nr < rounds; round_nr++) {
 		double tr = now_s();
 
-		raw_refs(1);
 		hook_cost();
 		cfd = ctl_open();
 		CHECK(cfd);
 		p1_cbt();
 		dm_linear();
-		p2_blksnap(cfd);
-		p2_dmsnap();
 		p2_emu();
+		p2_snapshots(cfd);
 		p5_petabyte(cfd);
 		p6_ext4(cfd);
-		raw_refs(0);
-		fill_refs();
 		close(cfd);
-		/* the raw references of the round: for the record */
-		rec("RAW.W4", "raw brd 4k randwrite (reference)", "IOPS", "-",
-		    "-", ref_rw4, 0);
-		rec("RAW.W1", "raw brd 1M seqwrite (reference)", "MiB/s", "-",
-		    "-", ref_sw1, 0);
-		rec("RAW.R1o", "origin 1M seqread (reference)", "MiB/s", "-",
-		    "-", orig_sr1, 0);
 		printf("# round %d done in %.1f s\n", round_nr + 1,
 		       now_s() - tr);
 	}
