@@ -7,7 +7,7 @@
 # prints the scenario table P1..P6 for every kernel side by side.
 #
 # Env: KERNELS      "6.1 6.12" (default)
-#      BENCH_ROUNDS (5), BENCH_MIB (384), BENCH_THREADS (4), BENCH_OPS (32768),
+#      BENCH_ROUNDS (7), BENCH_MIB (384), BENCH_THREADS (4), BENCH_OPS (32768),
 #      BENCH_PASSES (4), BENCH_PROFILE (1): passed to the guest driver
 #                   (see tests/bench/bench.c)
 #      VMTEST_MEM   guest MiB (default 4096 here: the brd devices live in RAM)
@@ -76,6 +76,36 @@ END {
 		printf "\n"
 	}
 }' "$OUT/results.txt"
+# a bar chart of the ratios, if gnuplot is there (apt-get install gnuplot-nox)
+if command -v gnuplot >/dev/null; then
+	awk -F'|' -v kernels="${kernels[*]}" '
+	BEGIN { nk = split(kernels, K, " ") }
+	$6 + 0 > 0 && $2 !~ /emu$/ { id = $2; if (!(id in seen)) { seen[id] = 1; order[++n] = id } r[id, $12] = $7 }
+	END {
+		printf "id"; for (k = 1; k <= nk; k++) { split(K[k], a, "-"); printf " %s", a[1] } printf "\n"
+		for (i = 1; i <= n; i++) {
+			printf "%s", order[i]
+			for (k = 1; k <= nk; k++) printf " %s", ((order[i], K[k]) in r) ? r[order[i], K[k]] : "NaN"
+			printf "\n"
+		}
+	}' "$OUT/results.txt" > "$OUT/ratios.dat"
+	gnuplot <<-GP 2>/dev/null && echo "chart: $OUT/bench.png"
+	set terminal pngcairo size 1200,560 font ",10"
+	set output "$OUT/bench.png"
+	set title "blksnap bench: median ratio to the reference in the same boot (QEMU TCG, brd)"
+	set style data histograms
+	set style histogram clustered gap 1
+	set style fill solid 0.8 border -1
+	set key top left autotitle columnheader
+	set xtics rotate by -45 scale 0
+	set yrange [0:*]
+	set grid ytics
+	set logscale y 2
+	set yrange [0.004:4]
+	set ylabel "ratio (log scale)"
+	plot for [c=2:$((${#kernels[@]} + 1))] "$OUT/ratios.dat" using c:xtic(1)
+	GP
+fi
 if [ -s "$OUT/profile.txt" ]; then
 	echo
 	echo "profiles (function_graph, traced functions only; build/bench-vm/profile.txt):"
