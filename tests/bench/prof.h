@@ -3,8 +3,9 @@
  * Where the time goes: the function_graph tracer restricted to a list of
  * functions (set_ftrace_filter), its per-call durations summed per
  * function.  The guest kernels have no function profiler and no lock_stat;
- * this is the closest counter.  Tracing slows every traced call, so read
- * the shares, not the absolute times.
+ * this is the closest counter.  Durations are on-CPU time (sleep-time
+ * off): waiting for a lock or for I/O does not count.  Tracing slows every
+ * traced call, so read the shares, not the absolute times.
  */
 #ifndef BLKSNAP_PROF_H
 #define BLKSNAP_PROF_H
@@ -53,6 +54,8 @@ static int prof_begin(const char *const *funcs)
 	tr_write("options/funcgraph-tail", "1", 0);
 	tr_write("options/funcgraph-irqs", "0", 0);
 	tr_write("max_graph_depth", "0", 0);
+	/* on-CPU time only: not the time a task spends scheduled out */
+	tr_write("options/sleep-time", "0", 0);
 	if (tr_write("current_tracer", "function_graph", 0))
 		return -1;
 	tr_write("trace", "", 0);
@@ -152,6 +155,7 @@ static void prof_end(const char *label)
 		fclose(f);
 	tr_write("current_tracer", "nop", 0);
 	tr_write("set_ftrace_filter", "\n", 0);
+	tr_write("options/sleep-time", "1", 0);
 	tr_write("trace", "", 0);
 	qsort(ent, n, sizeof(*ent), prof_cmp);
 	if (n)
