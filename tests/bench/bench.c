@@ -856,7 +856,7 @@ static void profiles(int cfd)
 	 * TAKE: tracing starts before the attach, so that whatever enabling
 	 * the tracer does (text patching) is long over when TAKE runs.
 	 */
-	prof_begin(take_funcs);
+	prof_begin_ex(take_funcs, 1);
 	CHECK(bf_attach(fd));
 	settle();
 	take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
@@ -868,7 +868,7 @@ static void profiles(int cfd)
 	if (have_nullb) {
 		fd = open("/dev/nullb0", O_RDWR);
 		CHECK(fd);
-		prof_begin(take_funcs);
+		prof_begin_ex(take_funcs, 1);
 		CHECK(bf_attach(fd));
 		settle();
 		take = blksnap_take(cfd, &id, fd, "/dev/nullb1", 64ULL << 21);
@@ -878,7 +878,7 @@ static void profiles(int cfd)
 		CHECK(bf_detach(fd));
 		close(fd);
 	}
-	prof_begin(take_funcs);
+	prof_begin_ex(take_funcs, 1);
 	w = start_writer();
 	usleep(300000);
 	fd = open("/dev/ram3", O_RDWR);

@@ -4,8 +4,9 @@
  * functions (set_ftrace_filter), its per-call durations summed per
  * function.  The guest kernels have no function profiler and no lock_stat;
  * this is the closest counter.  Durations are on-CPU time (sleep-time
- * off): waiting for a lock or for I/O does not count.  Tracing slows every
- * traced call, so read the shares, not the absolute times.
+ * off: waiting for a lock does not count) unless asked for wall time (TAKE,
+ * whose waits are the point).  Tracing slows every traced call, so read
+ * the shares, not the absolute times.
  */
 #ifndef BLKSNAP_PROF_H
 #define BLKSNAP_PROF_H
@@ -34,8 +35,12 @@ static int tr_write(const char *file, const char *val, int append)
 	return ret;
 }
 
-/* Trace @funcs (NULL-terminated; unknown names are skipped). */
-static int prof_begin(const char *const *funcs)
+/*
+ * Trace @funcs (NULL-terminated; unknown names are skipped).  @wall: count
+ * the time a task spends scheduled out (waits) in its functions' durations;
+ * otherwise on-CPU time only.
+ */
+static int prof_begin_ex(const char *const *funcs, int wall)
 {
 	int n = 0;
 
@@ -54,13 +59,18 @@ static int prof_begin(const char *const *funcs)
 	tr_write("options/funcgraph-tail", "1", 0);
 	tr_write("options/funcgraph-irqs", "0", 0);
 	tr_write("max_graph_depth", "0", 0);
-	/* on-CPU time only: not the time a task spends scheduled out */
-	tr_write("options/sleep-time", "0", 0);
+	tr_write("options/sleep-time", wall ? "1" : "0", 0);
 	if (tr_write("current_tracer", "function_graph", 0))
 		return -1;
 	tr_write("trace", "", 0);
 	tr_write("tracing_on", "1", 0);
 	return n;
+}
+
+/* on-CPU time */
+static inline int prof_begin(const char *const *funcs)
+{
+	return prof_begin_ex(funcs, 0);
 }
 
 struct prof_ent {
