@@ -5,6 +5,15 @@
 #   make [module] [KDIR=<kernel build dir>]   build blksnap.ko
 #   make check [KERNELS="6.1 6.12"] [TESTS="name ..."]
 #                                             run the test suite in QEMU
+#   make debug-kernel                         build the KASAN/lockdep/kmemleak
+#                                             kernel from linux-source-6.12
+#                                             (once; cached)
+#   make check-debug                          the test suite on that kernel,
+#                                             ending with a kmemleak scan
+#   make stress [STRESS_SECONDS=3600] [KERNELS=...]
+#                                             long stress-with-faults run
+#   make fuzz [FUZZ_CALLS=10000000] [KERNELS=...]
+#                                             long ioctl fuzzing run
 #   make tests-host                           host-side tests (UAPI layout)
 #   make style                                checkpatch --strict + kernel-doc
 #   make dkms-check                           dkms add/build/install for both
@@ -16,7 +25,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module check tests-host style dkms-check install uninstall clean
+.PHONY: all module check debug-kernel check-debug stress fuzz tests-host style dkms-check install uninstall clean
 
 all: module
 
@@ -29,6 +38,27 @@ module: module/compat-gen.h
 
 check:
 	tests/vm/vmtest.sh
+
+debug-kernel:
+	scripts/build-debug-kernel.sh
+
+check-debug:
+	KERNELS=debug tests/vm/vmtest.sh
+
+STRESS_SECONDS ?= 3600
+FUZZ_CALLS ?= 10000000
+FUZZ_SECONDS ?= 36000
+
+stress:
+	TESTS=stress_faults EXTRA_APPEND="env.STRESS_SECONDS=$(STRESS_SECONDS)" \
+	VMTEST_TEST_TIMEOUT=$$(($(STRESS_SECONDS) + 600)) \
+	VMTEST_TIMEOUT=$$(($(STRESS_SECONDS) + 900)) tests/vm/vmtest.sh
+
+fuzz:
+	TESTS=fuzz_ioctl \
+	EXTRA_APPEND="env.FUZZ_CALLS=$(FUZZ_CALLS) env.FUZZ_SECONDS=$(FUZZ_SECONDS)" \
+	VMTEST_TEST_TIMEOUT=$$(($(FUZZ_SECONDS) + 600)) \
+	VMTEST_TIMEOUT=$$(($(FUZZ_SECONDS) + 900)) tests/vm/vmtest.sh
 
 tests-host:
 	$(MAKE) -C tests host
