@@ -420,6 +420,12 @@ int ctl_open(int *fd)
 	return -errno;
 }
 
+/* Exit code of a failed ctl_open(): the module is missing, or errno's. */
+int ctl_exit(int err)
+{
+	return err == -ENXIO ? EX_NOMOD : errno_exit(err);
+}
+
 int ctl_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	int ret = ioctl(fd, cmd, arg);
@@ -734,7 +740,7 @@ static int cmd_version(int argc, char **argv)
 		return ret;
 	ret = ctl_open(&cfd);
 	if (ret)
-		return errno_exit(ret);
+		return ctl_exit(ret);
 	memset(&v, 0, sizeof(v));
 	ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_VERSION, &v);
 	close(cfd);
@@ -824,7 +830,7 @@ static int cmd_snapshot_create(int argc, char **argv)
 		return ret;
 	ret = ctl_open(&cfd);
 	if (ret)
-		return errno_exit(ret);
+		return ctl_exit(ret);
 	ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_CREATE, &id);
 	close(cfd);
 	if (ret)
@@ -884,7 +890,7 @@ static int cmd_snapshot_take(int argc, char **argv)
 		return ret;
 	ret = ctl_open(&cfd);
 	if (ret)
-		return errno_exit(ret);
+		return ctl_exit(ret);
 	ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_TAKE, &id);
 	close(cfd);
 	switch (-ret) {
@@ -957,7 +963,7 @@ static int cmd_snapshot_collect(int argc, char **argv)
 		return ret;
 	ret = ctl_open(&cfd);
 	if (ret)
-		return errno_exit(ret);
+		return ctl_exit(ret);
 	c.count = 0;
 	c.ids = NULL;
 	for (tries = 0; tries < 10; tries++) {
@@ -1021,7 +1027,7 @@ static int cmd_snapshot_wait(int argc, char **argv)
 	ev->timeout_ms = tmo;
 	ret = ctl_open(&cfd);
 	if (ret) {
-		ret = errno_exit(ret);
+		ret = ctl_exit(ret);
 		goto out;
 	}
 	ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, ev);
@@ -1092,7 +1098,7 @@ static int cmd_snapshot_destroy(int argc, char **argv)
 		return ret;
 	ret = ctl_open(&cfd);
 	if (ret)
-		return errno_exit(ret);
+		return ctl_exit(ret);
 	ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_DESTROY, &id);
 	close(cfd);
 	if (ret && ret != -ENODEV)

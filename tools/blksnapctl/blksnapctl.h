@@ -76,6 +76,7 @@ int cbt_map_read(int fd, const struct blksnap_cbtinfo *info,
 		 uint32_t offset, uint32_t length, uint8_t *buf);
 int snap_info(int fd, struct blksnap_snapshotinfo *info);
 int ctl_open(int *fd);
+int ctl_exit(int err);
 int ctl_ioctl(int fd, unsigned long cmd, void *arg);
 int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len);
 int whole_disk_of(dev_t dev, dev_t *disk);

@@ -37,6 +37,27 @@ int state_path(const struct blksnap_uuid *id, char *buf, size_t len)
 	return 0;
 }
 
+static int mkdir_p(const char *dir)
+{
+	char buf[4096], *p;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", dir) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; ; p++) {
+		if (*p && *p != '/')
+			continue;
+		if (*p == '/')
+			*p = 0;
+		else
+			p = NULL;
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		if (!p)
+			return 0;
+		*p = '/';
+	}
+}
+
 /* Append one line to the snapshot's state file (created as needed). */
 int state_add_line(const struct blksnap_uuid *id, const char *fmt, ...)
 {
@@ -46,10 +67,9 @@ int state_add_line(const struct blksnap_uuid *id, const char *fmt, ...)
 
 	if (state_path(id, path, sizeof(path)))
 		return -ENAMETOOLONG;
-	if (mkdir(rundir(), 0700) && errno != EEXIST) {
-		ret = -errno;
+	ret = mkdir_p(rundir());
+	if (ret)
 		goto out;
-	}
 	va_start(ap, fmt);
 	len = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -377,6 +397,19 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 		created = 1;
 	} else if (errno == EEXIST) {
 		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == EPERM) {
+			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd >= 0 && !get_flags(fd, &flags) &&
+			    (flags & FS_IMMUTABLE_FL)) {
+				close(fd);
+				return fail(-EBUSY, "%s: immutable: already storage of a snapshot? (if not, run: chattr -i %s)",
+					    path, path);
+			}
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			errno = EPERM;
+		}
 	}
 	if (fd < 0)
 		return fail(-errno, "%s: %s", path, strerror(errno));
@@ -384,38 +417,38 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 		snprintf(real, sizeof(real), "%s", path);
 	if (fstat(fd, &st) || fstatvfs(fd, &vfs)) {
 		ret = fail(-errno, "%s: %s", path, strerror(errno));
-		goto out_close;
+		goto out_unlink;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = fail(-EINVAL, "%s: neither a block device nor a regular file",
 			   path);
-		goto out_close;
+		goto out_unlink;
 	}
 	if (!size)
 		size = st.st_size;
 	if (!size) {
 		ret = usage_err("%s: empty file: give its size with --size",
 				path);
-		goto out_close;
+		goto out_unlink;
 	}
 	if (vfs.f_bsize)
 		size = (size + vfs.f_bsize - 1) / vfs.f_bsize * vfs.f_bsize;
 	if (!force && dev_in_snapshot(id, st.st_dev)) {
 		ret = fail(-EBUSY, "%s: the file is on %u:%u, a device of this snapshot; its storage would be inside the snapshot (choose a file on another device, or use --force)",
 			   path, major(st.st_dev), minor(st.st_dev));
-		goto out_close;
+		goto out_unlink;
 	}
 	ret = devnode_of(major(st.st_dev), minor(st.st_dev), bdev,
 			 sizeof(bdev));
 	if (ret) {
 		ret = fail(ret, "%s: its file system is on %u:%u, which is not a block device node (tmpfs, network or multi-device file systems cannot hold storage)",
 			   path, major(st.st_dev), minor(st.st_dev));
-		goto out_close;
+		goto out_unlink;
 	}
 	if (get_flags(fd, &flags) == 0 && (flags & FS_IMMUTABLE_FL)) {
 		ret = fail(-EBUSY, "%s: already immutable: in use by another snapshot? (run: chattr -i %s if not)",
 			   path, path);
-		goto out_close;
+		goto out_unlink;
 	}
 	if ((uint64_t)st.st_size > size)
 		size = st.st_size;
@@ -465,7 +498,6 @@ out_mutable:
 out_unlink:
 	if (created)
 		unlink(path);
-out_close:
 	free(r);
 	close(fd);
 	return ret;
@@ -521,7 +553,7 @@ int cmd_snapshot_append(int argc, char **argv)
 		}
 		ret = ctl_open(&cfd);
 		if (ret)
-			return errno_exit(ret);
+			return ctl_exit(ret);
 		ret = storage_append_dev(cfd, &id, pos[1], r, n - 2);
 		close(cfd);
 		return ret;
@@ -536,7 +568,7 @@ int cmd_snapshot_append(int argc, char **argv)
 				 pos[1]);
 	ret = ctl_open(&cfd);
 	if (ret)
-		return errno_exit(ret);
+		return ctl_exit(ret);
 	ret = storage_append_file(cfd, &id, pos[1], size, force, &done);
 	close(cfd);
 	if (!ret && opt_json) {
@@ -632,7 +664,7 @@ int cmd_watch(int argc, char **argv)
 	ret = ctl_open(&cfd);
 	if (ret) {
 		free(ev);
-		return errno_exit(ret);
+		return ctl_exit(ret);
 	}
 	for (;;) {
 		uint64_t want;
