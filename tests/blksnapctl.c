@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include "kselftest_harness.h"
@@ -28,6 +29,7 @@ static char err[65536];
 static int tool(const char *fmt, ...)
 {
 	char args[1024], cmd[1200];
+	struct timespec t0, t1;
 	va_list ap;
 	size_t n;
 	FILE *f;
@@ -37,19 +39,23 @@ static int tool(const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	snprintf(cmd, sizeof(cmd), TOOL " %s 2>/tmp/.bsc-err", args);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
 	n = fread(out, 1, sizeof(out) - 1, f);
 	out[n] = 0;
 	st = pclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	f = fopen("/tmp/.bsc-err", "r");
 	n = f ? fread(err, 1, sizeof(err) - 1, f) : 0;
 	err[n] = 0;
 	if (f)
 		fclose(f);
 	st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	fprintf(stderr, "# $ blksnapctl %s -> %d\n", args, st);
+	fprintf(stderr, "# $ blksnapctl %s -> %d (%ld ms)\n", args, st,
+		(long)((t1.tv_sec - t0.tv_sec) * 1000 +
+		       (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	if (out[0] && strlen(out) < 400)
 		fprintf(stderr, "#   %s", out);
 	if (err[0])
@@ -193,7 +199,23 @@ static int image_of(const char *dev, char *image, size_t len)
 	return sscanf(out, fmt, image) == 1 && image[0] == '/' ? 0 : -1;
 }
 
-TEST(usage_and_exit_codes)
+/* Whole-device copies under emulation: more than the default 30 s. */
+FIXTURE(bsc) {
+	int unused;
+};
+
+FIXTURE_SETUP(bsc)
+{
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+}
+
+FIXTURE_TEARDOWN(bsc)
+{
+	cleanup();
+}
+
+TEST_F_TIMEOUT(bsc, usage_and_exit_codes, 240)
 {
 	char id[40];
 
@@ -252,7 +274,7 @@ TEST(usage_and_exit_codes)
 	cleanup();
 }
 
-TEST(attach_cbtinfo_detach)
+TEST_F_TIMEOUT(bsc, attach_cbtinfo_detach, 240)
 {
 	struct stat st;
 
@@ -279,7 +301,7 @@ TEST(attach_cbtinfo_detach)
 	EXPECT_EQ(4, tool("cbtinfo /dev/ram0"));
 }
 
-TEST(file_storage_immutable)
+TEST_F_TIMEOUT(bsc, file_storage_immutable, 240)
 {
 	char id[40], state[128], image[64];
 	int fd;
@@ -349,7 +371,7 @@ static int copy_file(const char *from, const char *to)
 	return sh(cmd);
 }
 
-TEST(full_and_incremental_backup)
+TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 {
 	char id[40], image[64];
 	long long copied, total;
@@ -469,7 +491,7 @@ static void show(const char *log)
 		fclose(f);
 }
 
-TEST(watch_appends_and_ends)
+TEST_F_TIMEOUT(bsc, watch_appends_and_ends, 240)
 {
 	char id[40], args[256], file[128];
 	pid_t pid;

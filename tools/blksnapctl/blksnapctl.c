@@ -69,7 +69,7 @@ int errno_exit(int err)
 
 	if (err < 0)
 		err = -err;
-	for (i = 0; i < sizeof(errtab) / sizeof(errtab[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(errtab); i++)
 		if (errtab[i].err == err)
 			return errtab[i].code;
 	return EX_FAIL;
@@ -81,7 +81,7 @@ const char *errno_name(int err)
 
 	if (err < 0)
 		err = -err;
-	for (i = 0; i < sizeof(errtab) / sizeof(errtab[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(errtab); i++)
 		if (errtab[i].err == err)
 			return errtab[i].name;
 	return "E?";
@@ -261,7 +261,7 @@ int parse_range(const char *s, struct blksnap_sectors *r)
 
 	if (strlen(s) >= sizeof(buf))
 		return -EINVAL;
-	strcpy(buf, s);
+	memcpy(buf, s, strlen(s) + 1);
 	colon = strchr(buf, ':');
 	if (!colon)
 		return -EINVAL;
@@ -339,7 +339,7 @@ int bf_name_ioctl(int fd, unsigned long cmd)
 	struct blkfilter_name n;
 
 	memset(&n, 0, sizeof(n));
-	strcpy((char *)n.name, "blksnap");
+	memcpy(n.name, "blksnap", sizeof("blksnap"));
 	return ioctl(fd, cmd, &n) ? -errno : 0;
 }
 
@@ -349,7 +349,7 @@ int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen)
 	int ret;
 
 	memset(&ctl, 0, sizeof(ctl));
-	strcpy((char *)ctl.name, "blksnap");
+	memcpy(ctl.name, "blksnap", sizeof("blksnap"));
 	ctl.cmd = cmd;
 	ctl.optlen = optlen;
 	ctl.opt = (uintptr_t)opt;
@@ -483,7 +483,7 @@ int whole_disk_of(dev_t dev, dev_t *disk)
 	slash = strrchr(real, '/');
 	if (!slash)
 		return -ENODEV;
-	strcpy(slash, "/dev");
+	memcpy(slash, "/dev", sizeof("/dev"));
 	f = fopen(real, "re");
 	if (!f)
 		return -errno;
@@ -1141,7 +1141,7 @@ static int cmd_snapshot(int argc, char **argv)
 
 	if (argc < 1)
 		return usage_err("snapshot needs a subcommand");
-	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(sub); i++)
 		if (!strcmp(argv[0], sub[i].name))
 			return sub[i].fn(argc - 1, argv + 1);
 	return usage_err("unknown snapshot subcommand '%s'", argv[0]);
@@ -1218,7 +1218,7 @@ int main(int argc, char **argv)
 		return cmd_attach_detach(argc - 2, argv + 2, 1);
 	if (!strcmp(argv[1], "detach"))
 		return cmd_attach_detach(argc - 2, argv + 2, 0);
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 2, argv + 2);
 	return usage_err("unknown command '%s'", argv[1]);

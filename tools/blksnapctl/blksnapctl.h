@@ -16,6 +16,10 @@
 #define PROG "blksnapctl"
 #define CTL_PATH "/dev/" BLKSNAP_CTL
 #define RUNDIR_DEFAULT "/run/blksnapctl"
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
 
 /* Exit codes; the table is in blksnapctl.8 and blksnapctl.rst. */
 enum {
@@ -52,9 +56,9 @@ int parse_opts(int argc, char **argv, const struct optdef *defs,
 	       char **pos, int *npos, int maxpos);
 
 /* Messages and exit codes. */
-void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void msg(const char *fmt, ...) __printf(1, 2);
+int fail(int err, const char *fmt, ...) __printf(2, 3);
+int usage_err(const char *fmt, ...) __printf(1, 2);
 int errno_exit(int err);
 const char *errno_name(int err);
 void json_str(FILE *f, const char *s);
@@ -85,7 +89,7 @@ int filter_fail(const char *dev, int err, const char *what);
 /* State of a snapshot kept by the tool (storage.c). */
 int state_path(const struct blksnap_uuid *id, char *buf, size_t len);
 int state_add_line(const struct blksnap_uuid *id, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	__printf(2, 3);
 int state_devices(const struct blksnap_uuid *id, dev_t *devs, int max);
 int storage_append_file(int cfd, const struct blksnap_uuid *id,
 			const char *path, uint64_t size, int force,
