@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "snap.h"
+#include "dev.h"
 
 #define TOOL "/usr/sbin/blksnapctl"
 #define FSDIR "/tmp/bsc-fs"
@@ -160,6 +161,12 @@ static int scratch_fs(void)
 	if (sh("/usr/sbin/mkfs.ext4 -q -F -b 4096 /dev/vdb > /dev/null"))
 		return -1;
 	return mount("/dev/vdb", FSDIR, "ext4", 0, NULL) ? -errno : 0;
+}
+
+/* After the last test, in the harness's parent. */
+static void __attribute__((destructor)) unmount_scratch(void)
+{
+	umount(FSDIR);
 }
 
 /* Destroy every snapshot and detach ram0..3 and vdb (best effort). */
@@ -361,6 +368,31 @@ TEST_F_TIMEOUT(bsc, file_storage_immutable, 240)
 	EXPECT_EQ(0, tool("snapshot destroy %s", id));
 	EXPECT_NE(0, access(FSDIR "/diff3", F_OK));
 	cleanup();
+}
+
+/* A file on a partition of a device of the snapshot is refused too. */
+TEST_F_TIMEOUT(bsc, storage_on_partition_of_member, 240)
+{
+	char disk[128], part[128], id[40], cmd[200];
+	int lfd;
+
+	lfd = loop_with_partition("/tmp/bsc-loop", 64, part, sizeof(part));
+	ASSERT_LE(0, lfd);
+	snprintf(disk, sizeof(disk), "%.*s", (int)(strlen(part) - 2), part);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", part);
+	ASSERT_EQ(0, sh(cmd));
+	mkdir("/tmp/bsc-part", 0755);
+	ASSERT_EQ(0, mount(part, "/tmp/bsc-part", "ext4", 0, NULL));
+	ASSERT_EQ(0, create(id, disk));
+	EXPECT_EQ(6, tool("snapshot append %s /tmp/bsc-part/diff --size 1M",
+			  id));
+	EXPECT_NE(NULL, strstr(err, "a device of this snapshot"));
+	EXPECT_NE(0, access("/tmp/bsc-part/diff", F_OK));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	EXPECT_EQ(0, tool("detach %s", disk));
+	EXPECT_EQ(0, umount("/tmp/bsc-part"));
+	loop_destroy(lfd, "/tmp/bsc-loop");
 }
 
 static int copy_file(const char *from, const char *to)
