@@ -452,6 +452,10 @@ TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 	EXPECT_EQ(0, same("/dev/ram0", "/tmp/bsc-inc.img", DEVSZ));
 	EXPECT_NE(0, same("/tmp/bsc-full.img", "/tmp/bsc-inc.img", DEVSZ));
 
+	/* the image of another device */
+	EXPECT_EQ(8, tool("backup incremental /dev/ram1 %s --base /tmp/bsc-inc.img --state /tmp/bsc.state",
+			  image));
+
 	/* the same again: nothing new to copy */
 	ASSERT_EQ(0, tool("--json backup incremental /dev/ram0 --base /tmp/bsc-inc.img --state /tmp/bsc.state"));
 	EXPECT_EQ(0, jnum("blocks_copied"));

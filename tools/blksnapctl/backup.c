@@ -173,6 +173,7 @@ static int verify(int img, int file, uint64_t size, uint64_t *where)
 		return -ENOMEM;
 	}
 	posix_fadvise(file, 0, 0, POSIX_FADV_DONTNEED);
+	posix_fadvise(img, 0, 0, POSIX_FADV_DONTNEED);
 	progress_init(&p, size);
 	for (off = 0; off < size && !ret; off += BUFSZ) {
 		size_t n = size - off < BUFSZ ? size - off : BUFSZ;
@@ -267,6 +268,22 @@ static int resolve(const char *arg, char *image, char *origin, size_t len)
 		return fail(info.error_code, "%s: its snapshot is corrupted (%s); the image cannot be read",
 			    origin, strerror(-info.error_code));
 	snprintf(image, len, "/dev/%s", (char *)info.image);
+	return 0;
+}
+
+/* An image named after another device than @origin is a mistake. */
+static int check_pair(const char *origin, const char *image)
+{
+	struct stat a, b;
+	char node[128];
+
+	if (stat(origin, &a))
+		return fail(-errno, "%s: %s", origin, strerror(errno));
+	if (image_origin(image, node, sizeof(node)) || stat(node, &b))
+		return 0;	/* not named blksnap-image_M:m: trust it */
+	if (a.st_rdev != b.st_rdev)
+		return fail(-EINVAL, "%s is the image of %s, not of %s (run: " PROG " snapshot info %s)",
+			    image, node, origin, origin);
 	return 0;
 }
 
@@ -536,6 +553,9 @@ int cmd_backup(int argc, char **argv)
 		snprintf(origin, sizeof(origin), "%s", pos[0]);
 		if (n == 2) {
 			snprintf(image, sizeof(image), "%s", pos[1]);
+			ret = check_pair(origin, image);
+			if (ret)
+				return ret;
 		} else {
 			ret = resolve(pos[0], image, origin, sizeof(image));
 			if (ret)
