@@ -18,14 +18,18 @@
 #   make style                                checkpatch --strict + kernel-doc
 #   make dkms-check                           dkms add/build/install for both
 #                                             Debian kernels, then remove
-#   make install / make uninstall             install into /lib/modules
+#   make tools [STATIC=1]                     build tools/blksnapctl
+#   make install / make uninstall             install the module into
+#                                             /lib/modules and blksnapctl
+#                                             into $(DESTDIR)$(PREFIX)/sbin
 #   make clean
 
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module check debug-kernel check-debug stress fuzz tests-host style dkms-check install uninstall clean
+.PHONY: all module tools check debug-kernel check-debug stress fuzz tests-host \
+	style dkms-check install uninstall clean
 
 all: module
 
@@ -35,6 +39,9 @@ module/compat-gen.h: FORCE
 module: module/compat-gen.h
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 	@if [ -x scripts/check-tailcall.sh ]; then scripts/check-tailcall.sh blksnap.ko; fi
+
+tools:
+	$(MAKE) -C tools/blksnapctl
 
 check:
 	tests/vm/vmtest.sh
@@ -69,16 +76,19 @@ style:
 dkms-check:
 	scripts/dkms-check.sh
 
-install: module
+install: module tools
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
 	depmod -a $(KVER)
+	$(MAKE) -C tools/blksnapctl install
 
 uninstall:
 	rm -f /lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/blksnap.ko*
 	depmod -a $(KVER)
+	$(MAKE) -C tools/blksnapctl uninstall
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -f module/compat-gen.h
+	$(MAKE) -C tools/blksnapctl clean
 
 FORCE:
