@@ -8,18 +8,31 @@
 #   make bench [KERNELS="6.1 6.12"]          performance scenarios in QEMU
 #                                             (not part of check; see
 #                                             Documentation/benchmarks.rst)
+#   make debug-kernel                         build the KASAN/lockdep/kmemleak
+#                                             kernel from linux-source-6.12
+#                                             (once; cached)
+#   make check-debug                          the test suite on that kernel,
+#                                             ending with a kmemleak scan
+#   make stress [STRESS_SECONDS=3600] [KERNELS=...]
+#                                             long stress-with-faults run
+#   make fuzz [FUZZ_CALLS=10000000] [KERNELS=...]
+#                                             long ioctl fuzzing run
 #   make tests-host                           host-side tests (UAPI layout)
 #   make style                                checkpatch --strict + kernel-doc
 #   make dkms-check                           dkms add/build/install for both
 #                                             Debian kernels, then remove
-#   make install / make uninstall             install into /lib/modules
+#   make tools [STATIC=1]                     build tools/blksnapctl
+#   make install / make uninstall             install the module into
+#                                             /lib/modules and blksnapctl
+#                                             into $(DESTDIR)$(PREFIX)/sbin
 #   make clean
 
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module check bench tests-host style dkms-check install uninstall clean
+.PHONY: all module tools check debug-kernel check-debug stress fuzz bench tests-host \
+	style dkms-check install uninstall clean
 
 all: module
 
@@ -30,11 +43,35 @@ module: module/compat-gen.h
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 	@if [ -x scripts/check-tailcall.sh ]; then scripts/check-tailcall.sh blksnap.ko; fi
 
+tools:
+	$(MAKE) -C tools/blksnapctl
+
 check:
 	tests/vm/vmtest.sh
 
 bench:
 	scripts/bench.sh
+
+debug-kernel:
+	scripts/build-debug-kernel.sh
+
+check-debug:
+	KERNELS=debug tests/vm/vmtest.sh
+
+STRESS_SECONDS ?= 3600
+FUZZ_CALLS ?= 10000000
+FUZZ_SECONDS ?= 36000
+
+stress:
+	TESTS=stress_faults EXTRA_APPEND="env.STRESS_SECONDS=$(STRESS_SECONDS)" \
+	VMTEST_TEST_TIMEOUT=$$(($(STRESS_SECONDS) + 600)) \
+	VMTEST_TIMEOUT=$$(($(STRESS_SECONDS) + 900)) tests/vm/vmtest.sh
+
+fuzz:
+	TESTS=fuzz_ioctl \
+	EXTRA_APPEND="env.FUZZ_CALLS=$(FUZZ_CALLS) env.FUZZ_SECONDS=$(FUZZ_SECONDS)" \
+	VMTEST_TEST_TIMEOUT=$$(($(FUZZ_SECONDS) + 600)) \
+	VMTEST_TIMEOUT=$$(($(FUZZ_SECONDS) + 900)) tests/vm/vmtest.sh
 
 tests-host:
 	$(MAKE) -C tests host
@@ -45,16 +82,19 @@ style:
 dkms-check:
 	scripts/dkms-check.sh
 
-install: module
+install: module tools
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
 	depmod -a $(KVER)
+	$(MAKE) -C tools/blksnapctl install
 
 uninstall:
 	rm -f /lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/blksnap.ko*
 	depmod -a $(KVER)
+	$(MAKE) -C tools/blksnapctl uninstall
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -f module/compat-gen.h
+	$(MAKE) -C tools/blksnapctl clean
 
 FORCE:

@@ -26,9 +26,13 @@
  * - A struct bf_entry lives from attach to detach.  It pins the block
  *   device (get_device) and holds a reference on the filter's module.
  *   @ref counts the callers inside the filter's submit_bio; detach and
- *   freeze kill it and wait for it to drain.  Detach then flushes the
- *   entry's worker, calls ops->detach and frees the entry after an RCU
- *   grace period has passed since it left the hash.
+ *   freeze kill it and wait for it to drain.  Detach unpublishes the entry
+ *   (removes it from bf_hash) under bf_mutex; then, after a grace period,
+ *   it drains @ref, flushes the entry's worker, calls ops->detach and frees
+ *   the entry after another grace period.  An ioctl detach does that part
+ *   without bf_mutex (the filter agreed in may_detach and cannot be found
+ *   any more); removal and unload keep the lock throughout.  Attach
+ *   freezes the file system before it takes bf_mutex.
  * - bf_active counts the tasks inside the redirect targets; module exit
  *   waits for it after unregistering the hooks.
  */
@@ -406,17 +410,29 @@ static void bf_entry_free_rcu(struct rcu_head *head)
 }
 
 /*
- * Detach @e: no new bio finds it, no filter call runs on it any more, its
- * deferred bios are resubmitted, then the filter releases its object.
+ * Unpublish @e: no lookup finds it any more, so no ctl, attach, detach or
+ * removal can reach it; bios already inside still run.
  */
-static void bf_detach(struct bf_entry *e)
+static void bf_unpublish(struct bf_entry *e)
 {
-	struct module *owner = e->ops->owner;
-
 	lockdep_assert_held(&bf_mutex);
 	hash_del_rcu(&e->hnode);
 	atomic_dec(&bf_nr_attached);
-	synchronize_rcu();		/* no lookup returns @e any more */
+}
+
+/*
+ * Finish the detach of an unpublished @e: wait until no bio is inside its
+ * filter, resubmit its deferred bios, then let the filter release its
+ * object.  Needs bf_mutex only if the filter's detach does (a filter still
+ * in use elsewhere, e.g. a device that went away under a snapshot); an
+ * ioctl detach runs it unlocked, so the grace period and the drain do not
+ * stall the ioctls of every other device.  May sleep.
+ */
+static void bf_release(struct bf_entry *e)
+{
+	struct module *owner = e->ops->owner;
+
+	synchronize_rcu();		/* no bio-path lookup returns @e */
 	flush_work(&e->work);		/* deferred bios still filtered */
 	WRITE_ONCE(e->dead, true);
 	percpu_ref_kill(&e->ref);
@@ -430,6 +446,14 @@ static void bf_detach(struct bf_entry *e)
 	put_device(&e->bdev->bd_device);
 	call_rcu(&e->rcu, bf_entry_free_rcu);
 	module_put(owner);
+}
+
+/* Detach @e with bf_mutex held throughout. */
+static void bf_detach(struct bf_entry *e)
+{
+	lockdep_assert_held(&bf_mutex);
+	bf_unpublish(e);
+	bf_release(e);
 }
 
 static const struct blkfilter_operations *bf_find_ops(const char *name)
@@ -478,6 +502,15 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	bio_list_init(&e->deferred);
 	INIT_WORK(&e->work, bf_deferred_work);
 
+	/*
+	 * Tracking starts with the file system frozen, so no write slips
+	 * past the new map.  Freezing syncs the file system, which can take
+	 * long: it happens before the layer's lock, which the ioctls of all
+	 * devices share.  Freezes nest, so concurrent attaches are fine.
+	 */
+	ret = bdev_freeze(bdev);
+	if (ret)
+		goto out_exit_ref;
 	mutex_lock(&bf_mutex);
 	ops = bf_find_ops(name);
 	if (!ops || !try_module_get(ops->owner)) {
@@ -493,13 +526,10 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 		ret = -ENODEV;
 		goto out_put_module;
 	}
-	ret = bdev_freeze(bdev);
-	if (ret)
-		goto out_put_module;
 	flt = ops->attach(bdev);
 	if (IS_ERR(flt)) {
 		ret = PTR_ERR(flt);
-		goto out_thaw;
+		goto out_put_module;
 	}
 	flt->ops = ops;
 	flt->bdev = bdev;
@@ -511,18 +541,18 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	get_device(&bdev->bd_device);
 	hash_add_rcu(bf_hash, &e->hnode, (unsigned long)bdev);
 	atomic_inc(&bf_nr_attached);
-	bdev_thaw(bdev);
 	mutex_unlock(&bf_mutex);
+	bdev_thaw(bdev);
 	pr_info("filter \"%s\" attached to %u:%u\n", ops->name,
 		MAJOR(bdev->bd_dev), MINOR(bdev->bd_dev));
 	return 0;
 
-out_thaw:
-	bdev_thaw(bdev);
 out_put_module:
 	module_put(ops->owner);
 out_unlock:
 	mutex_unlock(&bf_mutex);
+	bdev_thaw(bdev);
+out_exit_ref:
 	percpu_ref_exit(&e->ref);
 out_free_entry:
 	kfree(e);
@@ -554,7 +584,16 @@ static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
 		if (ret)
 			goto out_unlock;
 	}
-	bf_detach(e);
+	/*
+	 * may_detach() allowed it and, once unpublished, nothing can make
+	 * the filter busy again (snapshotadd needs a lookup): the rest runs
+	 * without the layer's lock.
+	 */
+	bf_unpublish(e);
+	mutex_unlock(&bf_mutex);
+	bf_release(e);
+	return 0;
+
 out_unlock:
 	mutex_unlock(&bf_mutex);
 	return ret;

@@ -8,8 +8,11 @@
  * fails on any splat), and afterwards everything can be destroyed,
  * detached and the module unloaded.
  *
- * FUZZ_CALLS (default 1000000) and FUZZ_SECONDS (default 120) bound it; set
- * them with make check EXTRA_APPEND="env.FUZZ_CALLS=... env.FUZZ_SECONDS=...".
+ * It stops after FUZZ_CALLS calls (default 1000000) or FUZZ_SECONDS
+ * (default 240, inside the runner's 300 s per program), whichever comes
+ * first; set them with make check EXTRA_APPEND="env.FUZZ_CALLS=...
+ * env.FUZZ_SECONDS=..." or use make fuzz.  It prints the calls made and
+ * where the time went, per kind of call.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -20,7 +23,7 @@
 #include "snap.h"
 #include "dev.h"
 
-#define NTHREADS 4
+#define NTHREADS 8
 #define NDEVS 4
 
 static atomic_long calls;
@@ -29,6 +32,29 @@ static void *unmapped, *rnd;
 static struct blksnap_uuid known[8];
 static atomic_int nknown;
 static int devfd[NDEVS];
+
+/* Time spent per kind of call, to see where a run's time goes. */
+enum { K_CREATE, K_HEAVY, K_APPEND, K_COLLECT, K_WAIT, K_OTHER, K_ATTACH,
+       K_DETACH, K_FCTL, K_NR };
+static const char *const kname[K_NR] = {
+	"create", "take/destroy", "append", "collect", "wait", "version/junk",
+	"attach", "detach", "filter_ctl",
+};
+static atomic_long kcalls[K_NR], kus[K_NR];
+
+static int tio(int k, int fd, unsigned long cmd, void *arg)
+{
+	struct timespec a, b;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ret = ioctl(fd, cmd, arg);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	atomic_fetch_add(&kcalls[k], 1);
+	atomic_fetch_add(&kus[k], (b.tv_sec - a.tv_sec) * 1000000L +
+				  (b.tv_nsec - a.tv_nsec) / 1000);
+	return ret;
+}
 
 static unsigned long long r64(unsigned int *s)
 {
@@ -92,7 +118,7 @@ static void fuzz_control(unsigned int *s, int cfd)
 	case IOCTL_BLKSNAP_SNAPSHOT_CREATE:
 		if (atomic_load(&nknown) >= 6 || rand_r(s) % 8)
 			return;		/* keep the population small */
-		ret = ioctl(cfd, cmd, ptr_arg(s, &u.id));
+		ret = tio(K_CREATE, cfd, cmd, ptr_arg(s, &u.id));
 		if (!ret) {
 			i = atomic_fetch_add(&nknown, 1);
 			if (i < 8)
@@ -104,7 +130,8 @@ static void fuzz_control(unsigned int *s, int cfd)
 		if (rand_r(s) % 16)
 			cmd = IOCTL_BLKSNAP_VERSION;	/* heavy: not too often */
 		random_uuid(s, &u.id);
-		ioctl(cfd, cmd, ptr_arg(s, &u.id));
+		tio(cmd == IOCTL_BLKSNAP_VERSION ? K_OTHER : K_HEAVY, cfd, cmd,
+		    ptr_arg(s, &u.id));
 		break;
 	case IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE:
 		random_uuid(s, &u.as.id);
@@ -120,21 +147,22 @@ static void fuzz_control(unsigned int *s, int cfd)
 		u.as.bdev_path_size = rand_r(s) % 4 ? 10 : rand_r(s);
 		u.as.count = rand_r(s) % 4 ? rand_r(s) % 5 : rand_r(s);
 		u.as.ranges = ptr_arg(s, ranges);
-		ioctl(cfd, cmd, ptr_arg(s, &u.as));
+		tio(K_APPEND, cfd, cmd, ptr_arg(s, &u.as));
 		break;
 	case IOCTL_BLKSNAP_SNAPSHOT_COLLECT:
 		u.c.count = rand_r(s) % 4 ? rand_r(s) % 65 : 64;
 		u.c.ids = ptr_arg(s, ids);
-		ioctl(cfd, cmd, ptr_arg(s, &u.c));
+		tio(K_COLLECT, cfd, cmd, ptr_arg(s, &u.c));
 		break;
 	case IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT:
 		random_uuid(s, &u.ev.id);
-		u.ev.timeout_ms = rand_r(s) % 3;
-		ioctl(cfd, cmd, ptr_arg(s, &u.ev));
+		/* a sleeping call costs a jiffy or more: seldom */
+		u.ev.timeout_ms = rand_r(s) % 64 ? 0 : rand_r(s) % 3;
+		tio(K_WAIT, cfd, cmd, ptr_arg(s, &u.ev));
 		break;
 	default:
-		ioctl(cfd, rand_r(s) % 4 ? cmd : (unsigned long)r64(s),
-		      ptr_arg(s, &u.v));
+		tio(K_OTHER, cfd, rand_r(s) % 4 ? cmd : (unsigned long)r64(s),
+		    ptr_arg(s, &u.v));
 		break;
 	}
 }
@@ -159,12 +187,12 @@ static void fuzz_filter(unsigned int *s)
 
 	memset(&n, 0, sizeof(n));
 	strcpy((char *)n.name, names[rand_r(s) % 6]);
-	switch (rand_r(s) % 8) {
+	switch (rand_r(s) % 16) {	/* attach/detach: the slow ones */
 	case 0:
-		ioctl(fd, BLKFILTER_ATTACH, ptr_arg(s, &n));
+		tio(K_ATTACH, fd, BLKFILTER_ATTACH, ptr_arg(s, &n));
 		return;
 	case 1:
-		ioctl(fd, BLKFILTER_DETACH, ptr_arg(s, &n));
+		tio(K_DETACH, fd, BLKFILTER_DETACH, ptr_arg(s, &n));
 		return;
 	default:
 		break;
@@ -195,7 +223,7 @@ static void fuzz_filter(unsigned int *s)
 		break;
 	}
 	ctl.opt = (unsigned long)ptr_arg(s, &u);
-	ioctl(fd, BLKFILTER_CTL, ptr_arg(s, &ctl));
+	tio(K_FCTL, fd, BLKFILTER_CTL, ptr_arg(s, &ctl));
 }
 
 struct fuzzer {
@@ -287,7 +315,7 @@ TEST_F_TIMEOUT(fz, fuzz, 900)
 	struct blksnap_uuid ids[64];
 	struct blksnap_version v;
 	struct timespec t0, t1;
-	long limit = 1000000, seconds = 120;
+	long limit = 1000000, seconds = 240;
 	unsigned int i;
 	int cfd, fails = 0;
 	char *e;
@@ -350,6 +378,12 @@ TEST_F_TIMEOUT(fz, fuzz, 900)
 	fprintf(stderr, "# FIGURE fuzz_calls=%ld seconds=%ld\n",
 		atomic_load(&calls) < limit ? atomic_load(&calls) : limit,
 		(long)(t1.tv_sec - t0.tv_sec));
+	for (i = 0; i < K_NR; i++)
+		fprintf(stderr, "# %-13s %8ld calls %8ld us/call %5.1f%% of time\n",
+			kname[i], atomic_load(&kcalls[i]),
+			atomic_load(&kus[i]) / (atomic_load(&kcalls[i]) ?: 1),
+			100.0 * atomic_load(&kus[i]) /
+			(NTHREADS * 1e6 * (t1.tv_sec - t0.tv_sec ?: 1)));
 
 	/* still healthy: answer, destroy everything, detach everything */
 	EXPECT_EQ(0, ctl_ioctl(cfd, IOCTL_BLKSNAP_VERSION, &v));

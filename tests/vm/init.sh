@@ -6,6 +6,9 @@
 #   test 1          insmod /ko/blksnap.ko
 #   tests 2..N-1    /tests/<name> in /tests/order, each under a timeout
 #   test N          rmmod blksnap
+#   test N+1        kmemleak: no unreferenced object (only on kernels with
+#                   CONFIG_DEBUG_KMEMLEAK; suspects from boot are cleared
+#                   before blksnap is loaded)
 # Guest kernel modules not preloaded are in /lib/modules/<name>.ko for the
 # tests to insmod with their own parameters (brd, null_blk, dm_flakey, ...).
 /bin/busybox mount -t proc proc /proc
@@ -33,8 +36,16 @@ done
 TMO=$(sed -n 's/.*vmtest.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 TMO=${TMO:-300}
 N=$(wc -l < /tests/order)
+KML=/sys/kernel/debug/kmemleak
+K=0
+if [ -e $KML ]; then
+	K=1
+	echo scan=off > $KML	# no periodic scan: its report would race ours
+	echo scan > $KML
+	echo clear > $KML
+fi
 echo "TAP version 13" >&3
-echo "1..$((N + 2))" >&3
+echo "1..$((N + 2 + K))" >&3
 n=1
 if insmod /ko/blksnap.ko; then
 	echo "ok $n insmod blksnap.ko" >&3
@@ -66,11 +77,32 @@ for t in $(cat /tests/order); do
 	esac
 done
 log "tests done"
+# scan while blksnap is loaded (its symbols resolve in the backtraces) and
+# again after rmmod (leaks at teardown); objects younger than 5 s are never
+# reported, hence the sleeps
+kmemleak_scan() {
+	sleep 6
+	echo scan > $KML
+	echo scan > $KML
+	cat $KML >> /tmp/.kml
+}
+[ $K = 0 ] || kmemleak_scan
 n=$((n + 1))
 if rmmod blksnap; then
 	echo "ok $n rmmod blksnap" >&3
 else
 	echo "not ok $n rmmod blksnap" >&3
+fi
+if [ $K = 1 ]; then
+	kmemleak_scan
+	n=$((n + 1))
+	if [ -s /tmp/.kml ]; then
+		cat /tmp/.kml > /dev/console
+		sed 's/^/# /' /tmp/.kml | head -200 >&3
+		echo "not ok $n kmemleak: $(grep -c 'unreferenced object' /tmp/.kml) unreferenced objects" >&3
+	else
+		echo "ok $n kmemleak: no unreferenced object" >&3
+	fi
 fi
 echo "VMTEST-EXIT" >&3
 sync

@@ -28,6 +28,7 @@ done
 # A few host programs the tests use (with their shared libraries):
 # e2fsprogs' mke2fs as /usr/sbin/mkfs.ext4 (busybox only makes ext2).
 mkdir -p "$D/usr/sbin" "$D/etc" "$D/lib64"
+[ -x "$TESTDIR/blksnapctl-bin" ] && cp "$TESTDIR/blksnapctl-bin" "$D/usr/sbin/blksnapctl"
 if command -v mke2fs >/dev/null; then
 	cp "$(command -v mke2fs)" "$D/usr/sbin/mkfs.ext4"
 	[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$D/etc/"

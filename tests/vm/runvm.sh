@@ -22,7 +22,7 @@ else
 fi
 APPEND="console=ttyS0,115200 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 vmtest.timeout=$TTMO ${EXTRA_APPEND:-}"
 # (patterns that cannot match the echoed kernel command line)
-SPLAT='Kernel panic|BUG:|WARNING:|Oops|Call Trace|general protection fault|KASAN|UBSAN|KFENCE|possible recursive locking|circular locking dependency|blocked for more than|soft lockup|hard LOCKUP|suspected memory leak'
+SPLAT='Kernel panic|BUG:|WARNING:|Oops|Call Trace|general protection fault|KASAN|UBSAN|KFENCE|possible recursive locking|circular locking dependency|blocked for more than|soft lockup|hard LOCKUP|suspected memory leak|unreferenced object'
 mkdir -p "$OUTDIR"
 for attempt in 1 2; do
 	rm -f "$OUTDIR"/{console.log,tap.log,qemu.log}

@@ -5,7 +5,9 @@
 # run the tests there.  `make check` calls this.
 #
 # Env: KERNELS   "6.1 6.12" (default): Debian 12's kernels, resolved from the
-#                metapackages at run time (never a hard-coded ABI)
+#                metapackages at run time (never a hard-coded ABI);
+#                "debug": the KASAN/lockdep/kmemleak kernel built from
+#                linux-source-6.12 by scripts/build-debug-kernel.sh
 #      FLAVOUR   cloud (default) or generic
 #      TESTS     test program names (default: all of tests/*.c)
 #      VMTEST_CACHE  kernel cache (/var/cache/blksnap-vmtest)
@@ -66,10 +68,17 @@ done
 
 total_pass=0; total_fail=0; total_skip=0; rc=0
 for k in $KERNELS; do
-	read -r img hdr <<<"$(meta "$k" "$FLAVOUR")"
-	dir=$CACHE/$k-$FLAVOUR
-	kver=$("$HERE/fetch-kernel.sh" "$img" "$hdr" "$dir" | tail -n1)
-	[ -f "$dir/vmlinux.pvh" ] || "$HERE/extract-vmlinux.sh" "$dir/boot/vmlinuz-$kver" "$dir/vmlinux.pvh"
+	if [ "$k" = debug ]; then
+		dir=$("$TOP/scripts/build-debug-kernel.sh" | tail -n1)
+		kver=$(cat "$dir/kver")
+		kimg=$dir/bzImage
+	else
+		read -r img hdr <<<"$(meta "$k" "$FLAVOUR")"
+		dir=$CACHE/$k-$FLAVOUR
+		kver=$("$HERE/fetch-kernel.sh" "$img" "$hdr" "$dir" | tail -n1)
+		[ -f "$dir/vmlinux.pvh" ] || "$HERE/extract-vmlinux.sh" "$dir/boot/vmlinuz-$kver" "$dir/vmlinux.pvh"
+		kimg=$dir/vmlinux.pvh
+	fi
 	b=$OUT/$kver
 	rm -rf "$b/src" "$b/run"
 	mkdir -p "$b/src"
@@ -88,7 +97,7 @@ for k in $KERNELS; do
 	"$HERE/mkinitramfs.sh" "$dir" "$kver" "$b/initrd.gz" "$b/src/blksnap.ko" \
 		"$OUT/tests" "$TESTS" "$PRELOAD" "$EXTRA"
 	r=0
-	"$HERE/runvm.sh" "$dir/vmlinux.pvh" "$b/initrd.gz" "$b/run" > "$b/result.txt" || r=1
+	"$HERE/runvm.sh" "$kimg" "$b/initrd.gz" "$b/run" > "$b/result.txt" || r=1
 	grep -E '^(ok|not ok) |^# selftests|^# (not )?ok |^# # (not )?ok|^# guest|^VM TEST|^# splat|passed, ' "$b/result.txt" \
 		| grep -vE '^# (# )?(ok|not ok) [0-9]+ .*(RUN|OK)' || true
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$b/result.txt" | tail -n1)

@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The blksnapctl tool (/usr/sbin/blksnapctl in the guest), run as a user
+ * would: attach/cbtinfo/detach, snapshots with storage on a device and in a
+ * file on ext4 (immutable while the snapshot lives), a full backup equal to
+ * the image, an incremental one that copies only the changed blocks, the
+ * watch loop, and the exit codes of bad input.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <time.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include "kselftest_harness.h"
+#include "snap.h"
+#include "dev.h"
+
+#define TOOL "/usr/sbin/blksnapctl"
+#define FSDIR "/tmp/bsc-fs"
+#define MIB (1ULL << 20)
+#define DEVSZ (64 * MIB)
+
+static char out[65536];
+static char err[65536];
+
+/*
+ * Run "blksnapctl ARGS" through the shell; its stdout goes to out[], its
+ * stderr to err[] (both also echoed as comments).  Returns the exit code.
+ */
+static int tool(const char *fmt, ...)
+{
+	char args[1024], cmd[1200];
+	struct timespec t0, t1;
+	va_list ap;
+	size_t n;
+	FILE *f;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), TOOL " %s 2>/tmp/.bsc-err", args);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	st = pclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	f = fopen("/tmp/.bsc-err", "r");
+	n = f ? fread(err, 1, sizeof(err) - 1, f) : 0;
+	err[n] = 0;
+	if (f)
+		fclose(f);
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	fprintf(stderr, "# $ blksnapctl %s -> %d (%ld ms)\n", args, st,
+		(long)((t1.tv_sec - t0.tv_sec) * 1000 +
+		       (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	if (out[0] && strlen(out) < 400)
+		fprintf(stderr, "#   %s", out);
+	if (err[0])
+		fprintf(stderr, "#   stderr: %s", err);
+	return st;
+}
+
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A JSON number field of out[], or -1. */
+static long long jnum(const char *key)
+{
+	char pat[64], *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(out, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* Fill [off, off + len) of @path with bytes derived from @seed. */
+static int scribble(const char *path, uint64_t off, uint64_t len,
+		    unsigned int seed)
+{
+	unsigned char *buf = malloc(MIB);
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+	size_t i;
+
+	if (fd < 0 || !buf) {
+		free(buf);
+		return -1;
+	}
+	while (len && !ret) {
+		size_t n = len < MIB ? len : MIB;
+
+		for (i = 0; i < n; i++)
+			buf[i] = (unsigned char)(rand_r(&seed) >> 7);
+		if (pwrite(fd, buf, n, off) != (ssize_t)n)
+			ret = -1;
+		off += n;
+		len -= n;
+	}
+	if (fsync(fd))
+		ret = -1;
+	close(fd);
+	free(buf);
+	return ret;
+}
+
+/* 0 if the first @len bytes of @a and @b are equal; else 1 (or -1). */
+static int same(const char *a, const char *b, uint64_t len)
+{
+	char *x = malloc(MIB), *y = malloc(MIB);
+	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
+	uint64_t off;
+	int ret = 0;
+
+	if (fa < 0 || fb < 0 || !x || !y)
+		ret = -1;
+	for (off = 0; off < len && !ret; off += MIB) {
+		if (pread(fa, x, MIB, off) != MIB ||
+		    pread(fb, y, MIB, off) != MIB)
+			ret = -1;
+		else if (memcmp(x, y, MIB))
+			ret = 1;
+	}
+	if (ret > 0)
+		fprintf(stderr, "# %s and %s differ in the MiB at %llu\n", a, b,
+			(unsigned long long)(off - MIB));
+	close(fa);
+	close(fb);
+	free(x);
+	free(y);
+	return ret;
+}
+
+static int is_immutable(const char *path)
+{
+	int fd = open(path, O_RDONLY), flags = 0;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags))
+		flags = -1;
+	close(fd);
+	return flags < 0 ? -1 : !!(flags & FS_IMMUTABLE_FL);
+}
+
+/* ext4 on /dev/vdb mounted at FSDIR (once per boot). */
+static int scratch_fs(void)
+{
+	struct stat a, b;
+
+	mkdir(FSDIR, 0755);
+	if (!stat(FSDIR, &a) && !stat("/tmp", &b) && a.st_dev != b.st_dev)
+		return 0;
+	if (sh("/usr/sbin/mkfs.ext4 -q -F -b 4096 /dev/vdb > /dev/null"))
+		return -1;
+	return mount("/dev/vdb", FSDIR, "ext4", 0, NULL) ? -errno : 0;
+}
+
+/* After the last test, in the harness's parent. */
+static void __attribute__((destructor)) unmount_scratch(void)
+{
+	umount(FSDIR);
+}
+
+/* Destroy every snapshot and detach ram0..3 and vdb (best effort). */
+static void cleanup(void)
+{
+	char *p, *line;
+
+	if (!tool("snapshot collect")) {
+		static char ids[sizeof(out)];
+
+		memcpy(ids, out, sizeof(ids));
+		for (line = strtok_r(ids, "\n", &p); line;
+		     line = strtok_r(NULL, "\n", &p))
+			tool("snapshot destroy %s", line);
+	}
+	sh(TOOL " detach /dev/ram0 2>/dev/null; " TOOL " detach /dev/ram1 2>/dev/null; "
+	   TOOL " detach /dev/vdb 2>/dev/null");
+}
+
+/* "snapshot create ARGS": the new id into @id. */
+static int create(char *id, const char *args)
+{
+	int ret = tool("snapshot create %s", args);
+
+	if (ret)
+		return ret;
+	return sscanf(out, "%36s", id) == 1 && strlen(id) == 36 ? 0 : -1;
+}
+
+static int image_of(const char *dev, char *image, size_t len)
+{
+	char fmt[32];
+
+	if (tool("snapshot info %s", dev))
+		return -1;
+	snprintf(fmt, sizeof(fmt), "image %%%zus", len - 1);
+	return sscanf(out, fmt, image) == 1 && image[0] == '/' ? 0 : -1;
+}
+
+/* Whole-device copies under emulation: more than the default 30 s. */
+FIXTURE(bsc) {
+	int unused;
+};
+
+FIXTURE_SETUP(bsc)
+{
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+}
+
+FIXTURE_TEARDOWN(bsc)
+{
+	cleanup();
+}
+
+TEST_F_TIMEOUT(bsc, usage_and_exit_codes, 240)
+{
+	char id[40];
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	EXPECT_EQ(2, tool(""));
+	EXPECT_EQ(2, tool("frobnicate"));
+	EXPECT_EQ(2, tool("snapshot take not-a-uuid"));
+	EXPECT_EQ(2, tool("markdirty /dev/ram0 12"));
+	EXPECT_EQ(2, tool("cbtinfo"));
+	EXPECT_EQ(0, tool("--help"));
+	EXPECT_EQ(0, tool("version"));
+
+	/* no filter: ENOENT, and the message says what to run */
+	EXPECT_EQ(4, tool("cbtinfo /dev/ram0"));
+	EXPECT_NE(NULL, strstr(err, "run: blksnapctl attach /dev/ram0"));
+	EXPECT_EQ(4, tool("cbtinfo /dev/no-such-device"));
+	EXPECT_EQ(10, tool("cbtinfo /tmp"));		/* ENOTBLK */
+	EXPECT_EQ(4, tool("detach /dev/ram0"));
+
+	EXPECT_EQ(0, tool("attach /dev/ram0"));
+	EXPECT_EQ(7, tool("attach /dev/ram0"));		/* EALREADY */
+	EXPECT_EQ(8, tool("markdirty /dev/ram0 131064:16"));	/* EINVAL */
+	EXPECT_EQ(0, tool("markdirty /dev/ram0 0:8 1024:8"));
+
+	/* unknown snapshot: ESRCH / ENODEV */
+	EXPECT_EQ(5, tool("snapshot take 00112233-4455-6677-8899-aabbccddeeff"));
+	EXPECT_EQ(5, tool("snapshot destroy 00112233445566778899aabbccddeeff"));
+	EXPECT_EQ(5, tool("snapshot add 00112233445566778899aabbccddeeff /dev/ram0"));
+
+	ASSERT_EQ(0, create(id, ""));
+	EXPECT_EQ(5, tool("snapshot take %s", id));	/* no devices */
+	EXPECT_EQ(0, tool("snapshot add %s /dev/ram0", id));
+	EXPECT_EQ(7, tool("snapshot add %s /dev/ram0", id));
+	EXPECT_EQ(9, tool("snapshot take %s", id));	/* no storage */
+	EXPECT_NE(NULL, strstr(err, "snapshot append"));
+	EXPECT_EQ(6, tool("detach /dev/ram0"));		/* in a snapshot */
+	EXPECT_EQ(4, tool("snapshot add %s /dev/ram1", id));	/* no filter */
+	EXPECT_EQ(8, tool("snapshot append %s /dev/ram1 131064:64", id));
+	EXPECT_EQ(2, tool("snapshot append %s /tmp/bsc-nofile", id));
+	/* a file on tmpfs has no block device under it */
+	EXPECT_NE(0, tool("snapshot append %s /tmp/bsc-tmpfs --size 1M", id));
+	EXPECT_NE(0, access("/tmp/bsc-tmpfs", F_OK));
+	EXPECT_EQ(0, tool("snapshot append %s /dev/ram1 0:16384", id));
+	EXPECT_EQ(0, tool("snapshot take %s", id));
+	EXPECT_EQ(7, tool("snapshot take %s", id));	/* EALREADY */
+	/* the event CREATE queued, then none */
+	EXPECT_EQ(0, tool("snapshot wait %s --timeout 10", id));
+	EXPECT_NE(NULL, strstr(out, "low_free_space"));
+	EXPECT_EQ(4, tool("snapshot wait %s --timeout 10", id));
+	EXPECT_EQ(0, tool("--json snapshot collect"));
+	EXPECT_NE(NULL, strstr(out, id));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	EXPECT_EQ(5, tool("snapshot destroy %s", id));
+	EXPECT_EQ(0, tool("detach /dev/ram0"));
+	cleanup();
+}
+
+TEST_F_TIMEOUT(bsc, attach_cbtinfo_detach, 240)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	ASSERT_EQ(0, tool("attach /dev/ram0"));
+	ASSERT_EQ(0, tool("--json cbtinfo /dev/ram0"));
+	EXPECT_EQ((long long)DEVSZ, jnum("device_capacity"));
+	EXPECT_EQ(65536, jnum("block_size"));
+	EXPECT_EQ(1024, jnum("block_count"));
+	EXPECT_EQ(0, jnum("changes_number"));
+	EXPECT_NE(NULL, strstr(out, "\"generation_id\":\""));
+	ASSERT_EQ(0, tool("cbtinfo /dev/ram0"));
+	EXPECT_NE(NULL, strstr(out, "block_size 65536"));
+	/* a write shows in the map only after the next switch: map all 0 */
+	ASSERT_EQ(0, tool("cbtmap /dev/ram0 -o /tmp/bsc-map"));
+	EXPECT_EQ(0, stat("/tmp/bsc-map", &st));
+	EXPECT_EQ(1024, st.st_size);
+	unlink("/tmp/bsc-map");
+	EXPECT_EQ(0, tool("--json cbtmap /dev/ram0 --offset 1000 --length 100"));
+	EXPECT_EQ(24, jnum("length"));
+	EXPECT_EQ(8, tool("cbtmap /dev/ram0 --offset 1024"));
+	EXPECT_EQ(0, tool("detach /dev/ram0"));
+	EXPECT_EQ(4, tool("cbtinfo /dev/ram0"));
+}
+
+TEST_F_TIMEOUT(bsc, file_storage_immutable, 240)
+{
+	char id[40], state[128], image[64];
+	int fd;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	ASSERT_EQ(0, scratch_fs());
+	unlink(FSDIR "/mine");
+	ASSERT_EQ(0, create(id, "/dev/ram0"));	/* attaches and adds */
+	snprintf(state, sizeof(state), "/run/blksnapctl/%s", id);
+	EXPECT_EQ(0, access(state, F_OK));
+
+	/* a file the tool creates, and one that exists already */
+	ASSERT_EQ(0, tool("snapshot append %s " FSDIR "/diff1 --size 16M", id));
+	EXPECT_EQ(1, is_immutable(FSDIR "/diff1"));
+	fd = open(FSDIR "/mine", O_CREAT | O_WRONLY, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 8 * MIB));
+	close(fd);
+	ASSERT_EQ(0, tool("--json snapshot append %s " FSDIR "/mine", id));
+	EXPECT_EQ((long long)(8 * MIB), jnum("bytes"));
+	EXPECT_EQ(1, is_immutable(FSDIR "/mine"));
+	EXPECT_NE(0, unlink(FSDIR "/mine"));		/* EPERM: immutable */
+	/* already in use */
+	EXPECT_EQ(6, tool("snapshot append %s " FSDIR "/mine", id));
+	/* and a device range */
+	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 0:8192", id));
+	ASSERT_EQ(0, tool("snapshot take %s", id));
+	ASSERT_EQ(0, image_of("/dev/ram0", image, sizeof(image)));
+	EXPECT_STREQ("/dev/blksnap-image_1:0", image);
+	/* enough copy-on-write to spill into the file storage */
+	ASSERT_EQ(0, scribble("/dev/ram0", 0, 16 * MIB, 7));
+	ASSERT_EQ(0, tool("snapshot info /dev/ram0"));
+	EXPECT_NE(NULL, strstr(out, "error 0"));
+
+	ASSERT_EQ(0, tool("--json snapshot destroy %s", id));
+	EXPECT_EQ(2, jnum("storage_files"));
+	EXPECT_NE(0, access(FSDIR "/diff1", F_OK));	/* created: deleted */
+	EXPECT_EQ(0, is_immutable(FSDIR "/mine"));	/* given: kept */
+	EXPECT_NE(0, access(state, F_OK));
+	EXPECT_EQ(0, unlink(FSDIR "/mine"));
+
+	/* --keep keeps the tool's files, mutable */
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	ASSERT_EQ(0, tool("snapshot append %s " FSDIR "/diff2 --size 4M", id));
+	EXPECT_EQ(0, tool("snapshot destroy %s --keep", id));
+	EXPECT_EQ(0, is_immutable(FSDIR "/diff2"));
+	EXPECT_EQ(0, unlink(FSDIR "/diff2"));
+
+	/* storage on a device of the snapshot itself: refused unless --force */
+	ASSERT_EQ(0, create(id, "/dev/vdb"));
+	EXPECT_EQ(6, tool("snapshot append %s " FSDIR "/diff3 --size 4M", id));
+	EXPECT_NE(NULL, strstr(err, "--force"));
+	EXPECT_NE(0, access(FSDIR "/diff3", F_OK));
+	EXPECT_EQ(0, tool("snapshot append %s " FSDIR "/diff3 --size 4M --force",
+			  id));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	EXPECT_NE(0, access(FSDIR "/diff3", F_OK));
+	cleanup();
+}
+
+/* A file on a partition of a device of the snapshot is refused too. */
+TEST_F_TIMEOUT(bsc, storage_on_partition_of_member, 240)
+{
+	char disk[128], part[128], id[40], cmd[200];
+	int lfd;
+
+	lfd = loop_with_partition("/tmp/bsc-loop", 64, part, sizeof(part));
+	ASSERT_LE(0, lfd);
+	snprintf(disk, sizeof(disk), "%.*s", (int)(strlen(part) - 2), part);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", part);
+	ASSERT_EQ(0, sh(cmd));
+	mkdir("/tmp/bsc-part", 0755);
+	ASSERT_EQ(0, mount(part, "/tmp/bsc-part", "ext4", 0, NULL));
+	ASSERT_EQ(0, create(id, disk));
+	EXPECT_EQ(6, tool("snapshot append %s /tmp/bsc-part/diff --size 1M",
+			  id));
+	EXPECT_NE(NULL, strstr(err, "a device of this snapshot"));
+	EXPECT_NE(0, access("/tmp/bsc-part/diff", F_OK));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	EXPECT_EQ(0, tool("detach %s", disk));
+	EXPECT_EQ(0, umount("/tmp/bsc-part"));
+	loop_destroy(lfd, "/tmp/bsc-loop");
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "cp %s %s", from, to);
+	return sh(cmd);
+}
+
+TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
+{
+	char id[40], image[64];
+	long long copied, total;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	unlink("/tmp/bsc.state");
+	ASSERT_EQ(0, scribble("/dev/ram0", 0, DEVSZ, 1));
+
+	/* snapshot 1 and its full backup */
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 0:65536", id));
+	ASSERT_EQ(0, tool("snapshot take %s", id));
+	ASSERT_EQ(0, image_of("/dev/ram0", image, sizeof(image)));
+	ASSERT_EQ(0, tool("--json backup full %s -o /tmp/bsc-full.img --state /tmp/bsc.state --verify",
+			  id));
+	EXPECT_NE(NULL, strstr(out, "\"mode\":\"full\""));
+	EXPECT_NE(NULL, strstr(out, "\"verified\":true"));
+	EXPECT_EQ(0, same(image, "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, same("/dev/ram0", "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, access("/tmp/bsc.state", F_OK));
+
+	/* changes while the snapshot is held, and after it is gone */
+	ASSERT_EQ(0, scribble("/dev/ram0", 5 * MIB, 4096, 2));
+	ASSERT_EQ(0, scribble("/dev/ram0", 40 * MIB + 65536, 100000, 3));
+	EXPECT_EQ(0, same(image, "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	ASSERT_EQ(0, scribble("/dev/ram0", DEVSZ - 4096, 4096, 4));
+
+	/* snapshot 2, incremental onto a copy of the full backup */
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 0:65536", id));
+	ASSERT_EQ(0, tool("snapshot take %s", id));
+	ASSERT_EQ(0, image_of("/dev/ram0", image, sizeof(image)));
+	ASSERT_EQ(0, copy_file("/tmp/bsc-full.img", "/tmp/bsc-inc.img"));
+	ASSERT_EQ(0, tool("--json backup incremental /dev/ram0 %s --base /tmp/bsc-inc.img --state /tmp/bsc.state --verify",
+			  image));
+	EXPECT_NE(NULL, strstr(out, "\"mode\":\"incremental\""));
+	copied = jnum("blocks_copied");
+	total = jnum("blocks_total");
+	EXPECT_EQ(1024, total);
+	/* 1 + 2 (100000 bytes from 64 KiB past 40 MiB) + 1 blocks */
+	EXPECT_EQ(4, copied);
+	EXPECT_GT(total / 10, copied);
+	EXPECT_EQ(0, same(image, "/tmp/bsc-inc.img", DEVSZ));
+	EXPECT_EQ(0, same("/dev/ram0", "/tmp/bsc-inc.img", DEVSZ));
+	EXPECT_NE(0, same("/tmp/bsc-full.img", "/tmp/bsc-inc.img", DEVSZ));
+
+	/* the image of another device */
+	EXPECT_EQ(8, tool("backup incremental /dev/ram1 %s --base /tmp/bsc-inc.img --state /tmp/bsc.state",
+			  image));
+
+	/* the same again: nothing new to copy */
+	ASSERT_EQ(0, tool("--json backup incremental /dev/ram0 --base /tmp/bsc-inc.img --state /tmp/bsc.state"));
+	EXPECT_EQ(0, jnum("blocks_copied"));
+
+	/* no state: a full copy, and it says so */
+	unlink("/tmp/bsc.state2");
+	ASSERT_EQ(0, tool("backup incremental /dev/ram0 --base /tmp/bsc-new.img --state /tmp/bsc.state2"));
+	EXPECT_NE(NULL, strstr(out, "full copy"));
+	EXPECT_EQ(0, same(image, "/tmp/bsc-new.img", DEVSZ));
+	/* missing mandatory options */
+	EXPECT_EQ(2, tool("backup incremental /dev/ram0 --base /tmp/x"));
+	EXPECT_EQ(2, tool("backup full /dev/ram0"));
+
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	/* a new generation after detach/attach: full again */
+	EXPECT_EQ(0, tool("detach /dev/ram0"));
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 0:65536", id));
+	ASSERT_EQ(0, tool("snapshot take %s", id));
+	ASSERT_EQ(0, tool("backup incremental /dev/ram0 --base /tmp/bsc-inc.img --state /tmp/bsc.state"));
+	EXPECT_NE(NULL, strstr(out, "generation changed"));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	unlink("/tmp/bsc-full.img");
+	unlink("/tmp/bsc-inc.img");
+	unlink("/tmp/bsc-new.img");
+	unlink("/tmp/bsc.state");
+	unlink("/tmp/bsc.state2");
+	cleanup();
+}
+
+/* Start "blksnapctl ARGS" in the background, stdout to @log. */
+static pid_t spawn(const char *args, const char *log)
+{
+	char cmd[512];
+	pid_t pid;
+
+	snprintf(cmd, sizeof(cmd), "exec " TOOL " %s > %s 2>&1", args, log);
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Exit code of @pid within @ms, or -1 (then it is killed). */
+static int reap(pid_t pid, int ms)
+{
+	int st;
+
+	for (; ms > 0; ms -= 50) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+static void show(const char *log)
+{
+	char line[512];
+	FILE *f = fopen(log, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		fprintf(stderr, "#   watch: %s", line);
+	if (f)
+		fclose(f);
+}
+
+TEST_F_TIMEOUT(bsc, watch_appends_and_ends, 240)
+{
+	char id[40], args[256], file[128];
+	pid_t pid;
+	int i;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	ASSERT_EQ(0, scratch_fs());
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	snprintf(args, sizeof(args), "watch %s --dir " FSDIR " --step 8M --limit 24M",
+		 id);
+	pid = spawn(args, "/tmp/bsc-watch.log");
+	ASSERT_LT(0, pid);
+	/* CREATE queued a low-free-space event: the watch answers it */
+	snprintf(file, sizeof(file), FSDIR "/blksnap-%.8s-0.diff", id);
+	for (i = 0; i < 200 && is_immutable(file) != 1; i++)
+		usleep(50000);
+	EXPECT_EQ(1, is_immutable(file));
+	EXPECT_EQ(0, tool("snapshot take %s", id));
+	EXPECT_EQ(0, scribble("/dev/ram0", 0, 8 * MIB, 9));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	EXPECT_EQ(0, reap(pid, 10000));		/* the snapshot is gone */
+	show("/tmp/bsc-watch.log");
+	EXPECT_NE(0, access(file, F_OK));
+
+	/* storage too small: the watch reports the corruption, exit 13 */
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	snprintf(args, sizeof(args), "watch %s --device /dev/ram1:0:4096 --step 2M --limit 2M",
+		 id);
+	pid = spawn(args, "/tmp/bsc-watch.log");
+	ASSERT_LT(0, pid);
+	for (i = 0; i < 100 && tool("snapshot take %s", id) == 9; i++)
+		usleep(100000);
+	EXPECT_EQ(0, scribble("/dev/ram0", 0, 32 * MIB, 10));
+	EXPECT_EQ(13, reap(pid, 20000));
+	show("/tmp/bsc-watch.log");
+	EXPECT_EQ(13, tool("snapshot info /dev/ram0"));
+	EXPECT_EQ(11, tool("backup full /dev/blksnap-image_1:0 -o /tmp/bsc-x.img"));
+	unlink("/tmp/bsc-x.img");
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	cleanup();
+}
+
+TEST_HARNESS_MAIN

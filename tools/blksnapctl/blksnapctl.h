@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * blksnapctl: command-line front end of the blksnap module.
+ * Declarations shared by its source files.
+ */
+#ifndef BLKSNAPCTL_H
+#define BLKSNAPCTL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <linux/blk-filter.h>
+#include <linux/blksnap.h>
+
+#define PROG "blksnapctl"
+#define CTL_PATH "/dev/" BLKSNAP_CTL
+#define RUNDIR_DEFAULT "/run/blksnapctl"
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
+
+/* Exit codes; the table is in blksnapctl.8 and blksnapctl.rst. */
+enum {
+	EX_OK = 0,
+	EX_FAIL = 1,		/* any other failure */
+	EX_USAGE = 2,		/* bad command line */
+	EX_PERM = 3,		/* EPERM, EACCES: not root / CAP_SYS_ADMIN */
+	EX_NOENT = 4,		/* ENOENT: no filter, no file; wait timeout */
+	EX_NOSNAP = 5,		/* ESRCH, ENODEV, ENXIO: no such snapshot */
+	EX_BUSY = 6,		/* EBUSY */
+	EX_ALREADY = 7,		/* EALREADY */
+	EX_INVAL = 8,		/* EINVAL */
+	EX_NOSPC = 9,		/* ENOSPC, EDQUOT, EFBIG */
+	EX_NOTBLK = 10,		/* ENOTBLK, ENOTTY, EOPNOTSUPP */
+	EX_IO = 11,		/* EIO */
+	EX_NOMOD = 12,		/* /dev/blksnap-control missing */
+	EX_CORRUPT = 13,	/* the snapshot is corrupted */
+	EX_VERIFY = 14,		/* --verify found a difference */
+};
+
+/* Options shared by every command. */
+extern int opt_json;
+
+/* Command-line option table of one command. */
+struct optdef {
+	const char *name;	/* long name without "--" */
+	char short_name;	/* or 0 */
+	int has_arg;
+	const char **value;	/* where the argument goes (has_arg) */
+	int *flag;		/* set to 1 (no argument) */
+};
+
+int parse_opts(int argc, char **argv, const struct optdef *defs,
+	       char **pos, int *npos, int maxpos);
+
+/* Messages and exit codes. */
+void msg(const char *fmt, ...) __printf(1, 2);
+int fail(int err, const char *fmt, ...) __printf(2, 3);
+int usage_err(const char *fmt, ...) __printf(1, 2);
+int errno_exit(int err);
+const char *errno_name(int err);
+void json_str(FILE *f, const char *s);
+
+/* Parsing. */
+int parse_u64(const char *s, uint64_t *v);
+int parse_size(const char *s, uint64_t *v);
+int parse_range(const char *s, struct blksnap_sectors *r);
+int uuid_parse(const char *s, struct blksnap_uuid *id);
+void uuid_format(const struct blksnap_uuid *id, char *buf);
+
+/* Devices and ioctls: 0 or -errno. */
+int open_bdev(const char *path, int *fd);
+int bdev_size(int fd, uint64_t *bytes);
+int bf_name_ioctl(int fd, unsigned long cmd);
+int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen);
+int cbt_info(int fd, struct blksnap_cbtinfo *info);
+int cbt_map_read(int fd, const struct blksnap_cbtinfo *info,
+		 uint32_t offset, uint32_t length, uint8_t *buf);
+int snap_info(int fd, struct blksnap_snapshotinfo *info);
+int ctl_open(int *fd);
+int ctl_exit(int err);
+int ctl_ioctl(int fd, unsigned long cmd, void *arg);
+int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len);
+int whole_disk_of(dev_t dev, dev_t *disk);
+int filter_fail(const char *dev, int err, const char *what);
+
+/* State of a snapshot kept by the tool (storage.c). */
+int state_path(const struct blksnap_uuid *id, char *buf, size_t len);
+int state_add_line(const struct blksnap_uuid *id, const char *fmt, ...)
+	__printf(2, 3);
+int state_devices(const struct blksnap_uuid *id, dev_t *devs, int max);
+int storage_append_file(int cfd, const struct blksnap_uuid *id,
+			const char *path, uint64_t size, int force,
+			uint64_t *appended);
+int storage_append_dev(int cfd, const struct blksnap_uuid *id,
+		       const char *path, struct blksnap_sectors *r,
+		       unsigned int n);
+int state_cleanup(const struct blksnap_uuid *id, int keep, int *nfiles);
+
+/* Commands. */
+int cmd_snapshot_append(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+
+#endif /* BLKSNAPCTL_H */
