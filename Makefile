@@ -49,8 +49,9 @@ check:
 debug-kernel:
 	scripts/build-debug-kernel.sh
 
+# KASAN and lockdep under emulation: 3-10x slower than Debian's kernels
 check-debug:
-	KERNELS=debug tests/vm/vmtest.sh
+	KERNELS=debug VMTEST_TEST_TIMEOUT=900 VMTEST_TIMEOUT=2700 tests/vm/vmtest.sh
 
 STRESS_SECONDS ?= 3600
 FUZZ_CALLS ?= 10000000
