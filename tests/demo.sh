@@ -106,7 +106,8 @@ sleep 1
 SIZE=$(blockdev --getsize64 /dev/vda)
 # ask for more storage when less than 16 MiB is free (the default, 1 GiB,
 # suits real disks, not this 256 MiB one)
-run sh -c "echo 65536 > $PARAM" || { fail "diff_storage_minimum"; cleanup; exit 1; }
+echo "\$ echo 65536 > $PARAM"
+echo 65536 > $PARAM || { fail "diff_storage_minimum"; cleanup; exit 1; }
 run blksnapctl attach /dev/vda || { fail attach; cleanup; exit 1; }
 blksnapctl cbtinfo /dev/vda
 
@@ -195,8 +196,9 @@ endwatch 1 || ok=0
 # ---- the writer goes on; snapshot 2 + incremental backup ------------------
 say "writing for ${GAP}s more"
 sleep "$GAP"
-blksnapctl cbtmap /dev/vda | head -5
 snap 2 || { cleanup; exit 1; }
+say "the CBT map now: 2 = written since snapshot 1 (first runs shown)"
+run blksnapctl cbtmap /dev/vda | head -8
 t0=$(now)
 run cp /tmp/full.img /tmp/incr.img
 T_CP=$(secs "$t0" "$(now)")
