@@ -47,7 +47,7 @@ tools:
 	$(MAKE) -C tools/blksnapctl
 
 demo:
-	tests/vm/demo.sh
+	@tests/vm/demo.sh
 
 check:
 	tests/vm/vmtest.sh
