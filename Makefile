@@ -3,6 +3,9 @@
 # blksnap: user-facing make targets.  The kbuild part is in Kbuild.
 #
 #   make [module] [KDIR=<kernel build dir>]   build blksnap.ko
+#   make demo [KERNELS=6.12]                  a full and an incremental
+#                                             backup of a live ext4 in QEMU,
+#                                             restored and compared
 #   make check [KERNELS="6.1 6.12"] [TESTS="name ..."]
 #                                             run the test suite in QEMU
 #   make debug-kernel                         build the KASAN/lockdep/kmemleak
@@ -28,7 +31,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module tools check debug-kernel check-debug stress fuzz tests-host \
+.PHONY: all module tools demo check debug-kernel check-debug stress fuzz tests-host \
 	style dkms-check install uninstall clean
 
 all: module
@@ -42,6 +45,9 @@ module: module/compat-gen.h
 
 tools:
 	$(MAKE) -C tools/blksnapctl
+
+demo:
+	@tests/vm/demo.sh
 
 check:
 	tests/vm/vmtest.sh
