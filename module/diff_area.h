@@ -65,7 +65,7 @@ struct diff_area {
 	struct xarray chunks;
 	struct rw_semaphore locks[DIFF_AREA_LOCKS];
 	struct semaphore cow_slots;
-	spinlock_t buf_lock;
+	spinlock_t buf_lock;		/* protects @free_bufs, @nr_free */
 	struct list_head free_bufs;
 	unsigned int nr_free;
 	unsigned int max_free;
