@@ -8,6 +8,9 @@
 #                                             restored and compared
 #   make check [KERNELS="6.1 6.12"] [TESTS="name ..."]
 #                                             run the test suite in QEMU
+#   make bench [KERNELS="6.1 6.12"]          performance scenarios in QEMU
+#                                             (not part of check; see
+#                                             Documentation/benchmarks.rst)
 #   make debug-kernel                         build the KASAN/lockdep/kmemleak
 #                                             kernel from linux-source-6.12
 #                                             (once; cached)
@@ -31,7 +34,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module tools demo check debug-kernel check-debug stress fuzz tests-host \
+.PHONY: all module tools demo check debug-kernel check-debug stress fuzz bench tests-host \
 	style dkms-check install uninstall clean
 
 all: module
@@ -51,6 +54,9 @@ demo:
 
 check:
 	tests/vm/vmtest.sh
+
+bench:
+	scripts/bench.sh
 
 debug-kernel:
 	scripts/build-debug-kernel.sh

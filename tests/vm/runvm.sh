@@ -10,7 +10,7 @@
 # its end, and the console shows no kernel splat.  A guest that died before
 # its /init ran is retried once (a rare TCG boot flake on 6.12).
 # Env: VMTEST_TIMEOUT (s, 600), VMTEST_MEM (MiB, 2048), VMTEST_SMP (2),
-#      EXTRA_APPEND, EXTRA_QEMU.
+#      VMTEST_TCG_THREAD (multi; single for -icount), EXTRA_APPEND, EXTRA_QEMU.
 set -uo pipefail
 KERNEL=$1; INITRD=$2; OUTDIR=$3
 TMO=${VMTEST_TIMEOUT:-600}
@@ -18,7 +18,7 @@ TTMO=${VMTEST_TEST_TIMEOUT:-300}
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -d /sys/module/kvm_pvm ]; then
 	ACC=(-accel kvm -cpu host)
 else
-	ACC=(-accel tcg,thread=multi -cpu max)
+	ACC=(-accel "tcg,thread=${VMTEST_TCG_THREAD:-multi}" -cpu max)
 fi
 APPEND="console=ttyS0,115200 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 vmtest.timeout=$TTMO ${EXTRA_APPEND:-}"
 # (patterns that cannot match the echoed kernel command line)

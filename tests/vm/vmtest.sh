@@ -13,13 +13,21 @@
 #                tests/*.sh, without the suffix)
 #      VMTEST_CACHE  kernel cache (/var/cache/blksnap-vmtest)
 #      VMTEST_TIMEOUT, VMTEST_TEST_TIMEOUT, EXTRA_APPEND: see runvm.sh
+#      VMTEST_SUITE  tests (default): tests/*.c, module built with
+#                    BLKSNAP_TESTING=y, output in build/vmtest;
+#                    bench: tests/bench (TESTS default "bench"), module
+#                    built as shipped, output in build/bench-vm
+#                    (scripts/bench.sh, `make bench`)
 # Output: build/vmtest/<kver>/{src,initrd.gz,run/{console,tap,qemu}.log};
 # last line "N passed, N failed" over all kernels.  Exit 1 on any failure.
 set -euo pipefail
 HERE=$(dirname "$(realpath "$0")")
 TOP=$(realpath "$HERE/../..")
 CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
+SUITE=${VMTEST_SUITE:-tests}
 OUT=$TOP/build/vmtest
+TESTING=BLKSNAP_TESTING=y
+[ "$SUITE" = bench ] && { OUT=$TOP/build/bench-vm; TESTING=BLKSNAP_TESTING=; }
 KERNELS=${KERNELS:-"6.1 6.12"}
 FLAVOUR=${FLAVOUR:-cloud}
 PRELOAD="virtio_pci virtio_blk loop dm_mod configfs"
@@ -45,8 +53,13 @@ meta() { # kernel flavour -> "image-meta headers-meta"
 }
 
 mkdir -p "$OUT"
-KSFT=$("$TOP/scripts/fetch-linux-source.sh")/tools/testing/selftests
-make -s -C "$TOP/tests" OUT="$OUT/tests" KSFT="$KSFT"
+if [ "$SUITE" = bench ]; then
+	make -s -C "$TOP/tests/bench" OUT="$OUT/tests"
+	TESTS=${TESTS:-bench}
+else
+	KSFT=$("$TOP/scripts/fetch-linux-source.sh")/tools/testing/selftests
+	make -s -C "$TOP/tests" OUT="$OUT/tests" KSFT="$KSFT"
+fi
 if [ -z "${TESTS:-}" ]; then
 	TESTS=$(cd "$TOP/tests" && ls *.c *.sh | sed -E 's/\.(c|sh)$//' | sort | tr '\n' ' ')
 fi
@@ -75,7 +88,7 @@ for k in $KERNELS; do
 	rm -f "$b/src/module/compat-gen.h"
 	echo "=== $k ($kver)"
 	if ! make -s -C "$b/src" module KDIR="$dir/usr/src/linux-headers-$kver" \
-		BLKSNAP_TESTING=y > "$b/build.log" 2>&1; then
+		"$TESTING" > "$b/build.log" 2>&1; then
 		cat "$b/build.log"
 		echo "not ok build blksnap.ko for $kver"
 		total_fail=$((total_fail + 1)); rc=1
