@@ -3,6 +3,9 @@
 # blksnap: user-facing make targets.  The kbuild part is in Kbuild.
 #
 #   make [module] [KDIR=<kernel build dir>]   build blksnap.ko
+#   make demo [KERNELS=6.12]                  a full and an incremental
+#                                             backup of a live ext4 in QEMU,
+#                                             restored and compared
 #   make check [KERNELS="6.1 6.12"] [TESTS="name ..."]
 #                                             run the test suite in QEMU
 #   make bench [KERNELS="6.1 6.12"]          performance scenarios in QEMU
@@ -31,7 +34,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module tools check debug-kernel check-debug stress fuzz bench tests-host \
+.PHONY: all module tools demo check debug-kernel check-debug stress fuzz bench tests-host \
 	style dkms-check install uninstall clean
 
 all: module
@@ -46,6 +49,9 @@ module: module/compat-gen.h
 tools:
 	$(MAKE) -C tools/blksnapctl
 
+demo:
+	@tests/vm/demo.sh
+
 check:
 	tests/vm/vmtest.sh
 
@@ -55,8 +61,9 @@ bench:
 debug-kernel:
 	scripts/build-debug-kernel.sh
 
+# KASAN and lockdep under emulation: 3-10x slower than Debian's kernels
 check-debug:
-	KERNELS=debug tests/vm/vmtest.sh
+	KERNELS=debug VMTEST_TEST_TIMEOUT=900 VMTEST_TIMEOUT=2700 tests/vm/vmtest.sh
 
 STRESS_SECONDS ?= 3600
 FUZZ_CALLS ?= 10000000

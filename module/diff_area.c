@@ -42,6 +42,21 @@ struct chunk {
 	sector_t sector;
 };
 
+/**
+ * struct cow_buf - A chunk-sized buffer for one copy.
+ * @link: In the diff_area's @free_bufs while unused.
+ * @nr_pages: Pages in @pages: one chunk's worth.
+ * @pages: The pages.
+ */
+struct cow_buf {
+	struct list_head link;
+	unsigned int nr_pages;
+	struct page *pages[];
+};
+
+/* Bytes of chunk buffers a diff_area keeps between copies. */
+#define COW_BUF_CACHE_BYTES (16ULL << 20)
+
 static struct workqueue_struct *image_wq;
 
 static inline sector_t chunk_sectors(const struct diff_area *da)
@@ -131,6 +146,70 @@ static int chunk_io(struct block_device *bdev, sector_t sector,
 	return ret;
 }
 
+static void cow_buf_free(struct cow_buf *buf)
+{
+	unsigned int i;
+
+	for (i = 0; i < buf->nr_pages && buf->pages[i]; i++)
+		__free_page(buf->pages[i]);
+	kvfree(buf);
+}
+
+/*
+ * Take a chunk buffer: wait for one of the diff_area's copy slots, then
+ * reuse a kept buffer or allocate one.  Context: memalloc_noio scope; may
+ * sleep.  Return: the buffer, or NULL (slot released) without memory.
+ */
+static struct cow_buf *cow_buf_get(struct diff_area *da)
+{
+	unsigned int i, nr_pages = 1U << (da->chunk_shift - PAGE_SHIFT);
+	struct cow_buf *buf;
+
+	down(&da->cow_slots);
+	spin_lock(&da->buf_lock);
+	buf = list_first_entry_or_null(&da->free_bufs, struct cow_buf, link);
+	if (buf) {
+		list_del(&buf->link);
+		da->nr_free--;
+	}
+	spin_unlock(&da->buf_lock);
+	if (buf)
+		return buf;
+
+	/* up to 16384 pointers for 64 MiB chunks; NOIO comes from the scope */
+	buf = kvzalloc(struct_size(buf, pages, nr_pages), GFP_KERNEL);
+	if (!buf)
+		goto out_up;
+	buf->nr_pages = nr_pages;
+	for (i = 0; i < nr_pages; i++) {
+		buf->pages[i] = alloc_page(GFP_NOIO);
+		if (!buf->pages[i])
+			goto out_free;
+	}
+	return buf;
+
+out_free:
+	cow_buf_free(buf);
+out_up:
+	up(&da->cow_slots);
+	return NULL;
+}
+
+/* Give back a buffer from cow_buf_get(): keep it if the cache has room. */
+static void cow_buf_put(struct diff_area *da, struct cow_buf *buf)
+{
+	spin_lock(&da->buf_lock);
+	if (da->nr_free < da->max_free) {
+		list_add(&buf->link, &da->free_bufs);
+		da->nr_free++;
+		buf = NULL;
+	}
+	spin_unlock(&da->buf_lock);
+	if (buf)
+		cow_buf_free(buf);
+	up(&da->cow_slots);
+}
+
 /*
  * Copy chunk @nr to a new region of the difference storage.
  * Context: the chunk's lock held for writing, memalloc_noio scope; may
@@ -139,53 +218,42 @@ static int chunk_io(struct block_device *bdev, sector_t sector,
 static int chunk_copy(struct diff_area *da, unsigned long nr)
 {
 	sector_t start = (sector_t)nr << (da->chunk_shift - SECTOR_SHIFT);
-	unsigned int bytes, nr_pages, i;
-	struct page **pages;
+	struct cow_buf *buf;
 	struct chunk *chunk;
+	unsigned int bytes;
 	int ret;
 
 	lockdep_assert_held_write(chunk_lock(da, nr));
 	bytes = min_t(sector_t, chunk_sectors(da), da->capacity - start)
 		<< SECTOR_SHIFT;
-	nr_pages = DIV_ROUND_UP(bytes, PAGE_SIZE);
 
 	chunk = kzalloc(sizeof(*chunk), GFP_NOIO);
-	/* up to 16384 pointers for 64 MiB chunks; the caller is in NOIO scope */
-	pages = kvcalloc(nr_pages, sizeof(*pages), GFP_KERNEL);
-	if (!chunk || !pages) {
+	if (!chunk)
+		return -ENOMEM;
+	buf = cow_buf_get(da);
+	if (!buf) {
 		ret = -ENOMEM;
-		goto out_free;
+		goto out_free_chunk;
 	}
-	down(&da->cow_slots);
-	for (i = 0; i < nr_pages; i++) {
-		pages[i] = alloc_page(GFP_NOIO);
-		if (!pages[i]) {
-			ret = -ENOMEM;
-			goto out_free_pages;
-		}
-	}
-	ret = chunk_io(da->orig_bdev, start, pages, bytes, REQ_OP_READ);
+	ret = chunk_io(da->orig_bdev, start, buf->pages, bytes, REQ_OP_READ);
 	if (ret)
-		goto out_free_pages;
+		goto out_put_buf;
 	ret = diff_storage_alloc(&da->snapshot->storage, chunk_sectors(da),
 				 bdev_logical_block_size(da->orig_bdev),
 				 &chunk->bdev, &chunk->sector);
 	if (ret)
-		goto out_free_pages;
-	ret = chunk_io(chunk->bdev, chunk->sector, pages, bytes,
+		goto out_put_buf;
+	ret = chunk_io(chunk->bdev, chunk->sector, buf->pages, bytes,
 		       REQ_OP_WRITE | REQ_SYNC);
 	if (ret)
-		goto out_free_pages;
+		goto out_put_buf;
 	ret = xa_err(xa_store(&da->chunks, nr, chunk, GFP_NOIO));
 	if (!ret)
 		chunk = NULL;
 
-out_free_pages:
-	for (i = 0; i < nr_pages && pages[i]; i++)
-		__free_page(pages[i]);
-	up(&da->cow_slots);
-out_free:
-	kvfree(pages);
+out_put_buf:
+	cow_buf_put(da, buf);
+out_free_chunk:
 	kfree(chunk);
 	return ret;
 }
@@ -466,6 +534,10 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	for (i = 0; i < DIFF_AREA_LOCKS; i++)
 		init_rwsem(&da->locks[i]);
 	sema_init(&da->cow_slots, blksnap_param(chunk_maximum_in_queue));
+	spin_lock_init(&da->buf_lock);
+	INIT_LIST_HEAD(&da->free_bufs);
+	da->max_free = min_t(u64, COW_BUF_CACHE_BYTES >> min(da->chunk_shift, 63U),
+			     blksnap_param(chunk_maximum_in_queue));
 	spin_lock_init(&da->bio_lock);
 	bio_list_init(&da->bios);
 	INIT_WORK(&da->image_work, image_work_fn);
@@ -477,9 +549,12 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 static void diff_area_release(struct kref *kref)
 {
 	struct diff_area *da = container_of(kref, struct diff_area, kref);
+	struct cow_buf *buf, *tmp;
 	struct chunk *chunk;
 	unsigned long nr;
 
+	list_for_each_entry_safe(buf, tmp, &da->free_bufs, link)
+		cow_buf_free(buf);
 	xa_for_each(&da->chunks, nr, chunk)
 		kfree(chunk);
 	xa_destroy(&da->chunks);

@@ -9,6 +9,8 @@
 #include <linux/semaphore.h>
 #include <linux/workqueue.h>
 #include <linux/bio.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
 
 struct tracker;
 struct snapshot;
@@ -37,6 +39,12 @@ struct gendisk;
  *	it for reading until its I/O has completed, so it never sees a chunk
  *	half-copied nor the origin changed under it.
  * @cow_slots: Bounds the chunk buffers in use at once (back-pressure).
+ * @buf_lock: Protects @free_bufs and @nr_free.
+ * @free_bufs: Chunk buffers kept for the next copy (struct cow_buf), so a
+ *	copy does not allocate a page per 4 KiB; freed with the diff_area.
+ * @nr_free: Number of buffers in @free_bufs.
+ * @max_free: At most that many are kept: 16 MiB worth, at most
+ *	@cow_slots' count (0 for chunks over 16 MiB).
  * @error: 0, or the negative errno that corrupted this device's snapshot.
  *	Set once (cmpxchg); never cleared.
  * @dead: The snapshot was destroyed; image I/O fails.
@@ -57,6 +65,10 @@ struct diff_area {
 	struct xarray chunks;
 	struct rw_semaphore locks[DIFF_AREA_LOCKS];
 	struct semaphore cow_slots;
+	spinlock_t buf_lock;		/* protects @free_bufs, @nr_free */
+	struct list_head free_bufs;
+	unsigned int nr_free;
+	unsigned int max_free;
 	int error;
 	bool dead;
 	struct gendisk *disk;

@@ -118,7 +118,19 @@ TEST(rmmod_refused_while_attached)
 	EXPECT_EQ(0, system("insmod /ko/blksnap.ko"));
 }
 
-TEST(load_unload_loop)
+FIXTURE(slow) {
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+/* Ten unloads wait for ten rcu_tasks grace periods: ~3 s each on KASAN. */
+TEST_F_TIMEOUT(slow, load_unload_loop, 300)
 {
 	int i, fd;
 

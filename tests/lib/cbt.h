@@ -5,6 +5,7 @@
  */
 #ifndef BLKSNAP_TESTS_CBT_H
 #define BLKSNAP_TESTS_CBT_H
+#include "timeout.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <linux/blksnap.h>
+#include "timeout.h"
 
 #define CTL_DEV "/dev/" BLKSNAP_CTL
 #define CTL_SYSFS_DEV "/sys/class/misc/" BLKSNAP_CTL "/dev"

@@ -26,18 +26,20 @@ for t in $TESTS; do
 done
 
 # A few host programs the tests use (with their shared libraries):
-# e2fsprogs' mke2fs as /usr/sbin/mkfs.ext4 (busybox only makes ext2).
+# e2fsprogs' mke2fs as /usr/sbin/mkfs.ext4 (busybox only makes ext2) and
+# e2fsck (the demo checks the restored images with it).
 mkdir -p "$D/usr/sbin" "$D/etc" "$D/lib64"
 [ -x "$TESTDIR/blksnapctl-bin" ] && cp "$TESTDIR/blksnapctl-bin" "$D/usr/sbin/blksnapctl"
-if command -v mke2fs >/dev/null; then
-	cp "$(command -v mke2fs)" "$D/usr/sbin/mkfs.ext4"
-	[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$D/etc/"
-	ldd "$(command -v mke2fs)" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' |
+[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$D/etc/"
+for p in mke2fs:mkfs.ext4 e2fsck:e2fsck; do
+	command -v "${p%%:*}" >/dev/null || continue
+	cp "$(command -v "${p%%:*}")" "$D/usr/sbin/${p#*:}"
+	ldd "$(command -v "${p%%:*}")" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' |
 	while read -r lib; do
 		mkdir -p "$D$(dirname "$lib")"
 		cp -L "$lib" "$D$lib"
 	done
-fi
+done
 
 declare -A seen
 : > "$D/lib/modules/preload"

@@ -9,7 +9,8 @@
 #                "debug": the KASAN/lockdep/kmemleak kernel built from
 #                linux-source-6.12 by scripts/build-debug-kernel.sh
 #      FLAVOUR   cloud (default) or generic
-#      TESTS     test program names (default: all of tests/*.c)
+#      TESTS     test program names (default: all of tests/*.c and
+#                tests/*.sh, without the suffix)
 #      VMTEST_CACHE  kernel cache (/var/cache/blksnap-vmtest)
 #      VMTEST_TIMEOUT, VMTEST_TEST_TIMEOUT, EXTRA_APPEND: see runvm.sh
 #      VMTEST_SUITE  tests (default): tests/*.c, module built with
@@ -60,7 +61,7 @@ else
 	make -s -C "$TOP/tests" OUT="$OUT/tests" KSFT="$KSFT"
 fi
 if [ -z "${TESTS:-}" ]; then
-	TESTS=$(cd "$TOP/tests" && ls *.c | sed 's/\.c$//' | sort | tr '\n' ' ')
+	TESTS=$(cd "$TOP/tests" && ls *.c *.sh | sed -E 's/\.(c|sh)$//' | sort | tr '\n' ' ')
 fi
 for t in $TESTS; do
 	[ -x "$OUT/tests/$t" ] || { echo "vmtest: no test named '$t'" >&2; exit 2; }
