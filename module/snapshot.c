@@ -147,6 +147,8 @@ int snapshot_destroy(const uuid_t *id)
 	mutex_unlock(&snapshots_lock);
 	s->destroyed = true;
 	list_for_each_entry_safe(t, tmp, &s->trackers, snap_link) {
+		if (t->attached && !s->taken)
+			blkfilter_end_prepare(&t->filter);
 		snapshot_release_area(t);
 		list_del_init(&t->snap_link);
 		t->snapshot = NULL;
@@ -186,6 +188,8 @@ int snapshot_add_tracker(const uuid_t *id, struct tracker *tracker)
 		tracker_get(tracker);
 		tracker->snapshot = s;
 		list_add_tail(&tracker->snap_link, &s->trackers);
+		/* TAKE's freeze window should not wait for a grace period */
+		blkfilter_prepare_freeze(&tracker->filter);
 	}
 	snapshot_put(s);
 	return ret;
@@ -275,8 +279,10 @@ static int snapshot_take_locked(struct snapshot *s)
 			WRITE_ONCE(members[i]->diff_area, areas[i]);
 			areas[i] = NULL;
 		}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		blkfilter_unfreeze(&members[i]->filter);
+		blkfilter_end_prepare(&members[i]->filter);
+	}
 out_thaw:
 	snapshot_thaw(members, frozen);
 	if (ret)
