@@ -512,15 +512,41 @@ static int bf_copy_name(char *name, const void __user *argp)
 	return 0;
 }
 
+/*
+ * Why @ops may not be attached to @bdev now, as an errno, or 0: no such
+ * filter, a filter already attached (this one or another), a dead disk.
+ */
+static int bf_attach_refused(struct block_device *bdev,
+			     const struct blkfilter_operations *ops)
+{
+	struct bf_entry *old;
+
+	lockdep_assert_held(&bf_mutex);
+	if (!ops)
+		return -ENOENT;
+	old = bf_lookup(bdev);
+	if (old)
+		return old->ops == ops ? -EALREADY : -EBUSY;
+	if (!disk_live(bdev->bd_disk))
+		return -ENODEV;
+	return 0;
+}
+
 static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 {
 	const struct blkfilter_operations *ops;
 	char name[BLKFILTER_NAME_LENGTH];
-	struct bf_entry *e, *old;
 	struct blkfilter *flt;
+	struct bf_entry *e;
 	int ret;
 
 	ret = bf_copy_name(name, argp);
+	if (ret)
+		return ret;
+	/* refuse before allocating and freezing; checked again below */
+	mutex_lock(&bf_mutex);
+	ret = bf_attach_refused(bdev, bf_find_ops(name));
+	mutex_unlock(&bf_mutex);
 	if (ret)
 		return ret;
 
@@ -539,26 +565,22 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	/*
 	 * Tracking starts with the file system frozen, so no write slips
 	 * past the new map.  Freezing syncs the file system, which can take
-	 * long: it happens before the layer's lock, which the ioctls of all
-	 * devices share.  Freezes nest, so concurrent attaches are fine.
+	 * long: it happens outside the layer's lock, which the ioctls of all
+	 * devices share, and only for a request that could succeed (above;
+	 * rechecked under the lock, as things may have changed; freezes
+	 * nest, so concurrent attaches are fine).
 	 */
 	ret = bdev_freeze(bdev);
 	if (ret)
 		goto out_exit_ref;
 	mutex_lock(&bf_mutex);
 	ops = bf_find_ops(name);
-	if (!ops || !try_module_get(ops->owner)) {
+	ret = bf_attach_refused(bdev, ops);
+	if (ret)
+		goto out_unlock;
+	if (!try_module_get(ops->owner)) {
 		ret = -ENOENT;
 		goto out_unlock;
-	}
-	old = bf_lookup(bdev);
-	if (old) {
-		ret = old->ops == ops ? -EALREADY : -EBUSY;
-		goto out_put_module;
-	}
-	if (!disk_live(bdev->bd_disk)) {
-		ret = -ENODEV;
-		goto out_put_module;
 	}
 	flt = ops->attach(bdev);
 	if (IS_ERR(flt)) {
