@@ -12,25 +12,9 @@
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "snap.h"
+#include "dev.h"
 
 #define MIB (1ULL << 20)
-
-/* Slab + vmalloc in KiB, from /proc/meminfo. */
-static long kernel_mem_kib(void)
-{
-	char line[128];
-	long v, total = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Slab: %ld kB", &v) == 1 ||
-		    sscanf(line, "VmallocUsed: %ld kB", &v) == 1)
-			total += v;
-	fclose(f);
-	return total;
-}
 
 TEST(petabyte_take_memory)
 {

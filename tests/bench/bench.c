@@ -220,23 +220,6 @@ static double chunk4k(const char *dev, uint64_t start, uint64_t len,
 	return r.iops;
 }
 
-/* Slab + VmallocUsed in KiB from /proc/meminfo. */
-static long kmem_kib(void)
-{
-	char line[128];
-	long v, total = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Slab: %ld kB", &v) == 1 ||
-		    sscanf(line, "VmallocUsed: %ld kB", &v) == 1)
-			total += v;
-	fclose(f);
-	return total;
-}
-
 static void settle(void)
 {
 	sync();
@@ -683,19 +666,19 @@ static void p5_petabyte(int cfd)
 	fd = open("/dev/nullb0", O_RDWR);
 	CHECK(fd);
 	settle();
-	m0 = kmem_kib();
+	m0 = kernel_mem_kib();
 	CHECK(bf_attach(fd));
 	settle();
-	m1 = kmem_kib();
+	m1 = kernel_mem_kib();
 	/* storage: 64 GiB of the second (data-less) null_blk device */
 	take = blksnap_take(cfd, &id, fd, "/dev/nullb1", 64ULL << 21);
 	settle();
-	m2 = kmem_kib();
+	m2 = kernel_mem_kib();
 	t0 = now_s();
 	seq1m_once("/dev/nullb0", 1, 0, GIB);	/* 1 GiB of first writes */
 	secs = now_s() - t0;
 	settle();
-	m3 = kmem_kib();
+	m3 = kernel_mem_kib();
 	CHECK(snap_destroy(cfd, &id));
 	/* a second TAKE on the same attachment: is the first one special? */
 	settle();
@@ -704,7 +687,7 @@ static void p5_petabyte(int cfd)
 	CHECK(bf_detach(fd));
 	close(fd);
 	settle();
-	m4 = kmem_kib();
+	m4 = kernel_mem_kib();
 	rec("P5.attach", "1 PiB null_blk: kernel memory at attach (CBT)", "KiB",
 	    "-", cs, m1 - m0, 0);
 	rec("P5.take", "1 PiB null_blk: kernel memory at TAKE", "KiB", "-", cs,

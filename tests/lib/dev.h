@@ -176,4 +176,21 @@ static inline int loop_with_partition(const char *file, int mib, char *part,
 	return lfd;
 }
 
+/* Slab + VmallocUsed in KiB, from /proc/meminfo; -1 if unreadable. */
+static inline long kernel_mem_kib(void)
+{
+	char line[128];
+	long v, total = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld kB", &v) == 1 ||
+		    sscanf(line, "VmallocUsed: %ld kB", &v) == 1)
+			total += v;
+	fclose(f);
+	return total;
+}
+
 #endif /* BLKSNAP_TESTS_DEV_H */
