@@ -193,6 +193,24 @@ int parse_opts(int argc, char **argv, const struct optdef *defs,
 	return 0;
 }
 
+/*
+ * parse_opts() for a command that takes exactly @npos positional
+ * arguments; any other count prints "@what needs ..." as a usage error.
+ * Returns 0 or EX_USAGE.
+ */
+int parse_exact(int argc, char **argv, const struct optdef *defs,
+		char **pos, int npos, const char *what)
+{
+	int n, ret;
+
+	ret = parse_opts(argc, argv, defs, pos, &n, npos);
+	if (ret)
+		return ret;
+	if (n != npos)
+		return usage_err("%s", what);
+	return 0;
+}
+
 int parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -576,13 +594,12 @@ static int cmd_cbtinfo(int argc, char **argv)
 {
 	struct blksnap_cbtinfo info;
 	char *pos[1], uuid[40];
-	int n, fd, ret;
+	int fd, ret;
 
-	ret = parse_opts(argc, argv, NULL, pos, &n, 1);
+	ret = parse_exact(argc, argv, NULL, pos, 1,
+			  "cbtinfo needs one device");
 	if (ret)
 		return ret;
-	if (n != 1)
-		return usage_err("cbtinfo needs one device");
 	ret = with_bdev(pos[0], &fd);
 	if (ret)
 		return ret;
@@ -623,11 +640,10 @@ static int cmd_cbtmap(int argc, char **argv)
 	int n, fd, ret;
 	uint64_t i, j;
 
-	ret = parse_opts(argc, argv, defs, pos, &n, 1);
+	ret = parse_exact(argc, argv, defs, pos, 1,
+			  "cbtmap needs one device");
 	if (ret)
 		return ret;
-	if (n != 1)
-		return usage_err("cbtmap needs one device");
 	if (s_off && parse_u64(s_off, &off))
 		return usage_err("bad --offset '%s' (a block number)", s_off);
 	if (s_len && parse_u64(s_len, &len))
@@ -856,18 +872,17 @@ static int cmd_snapshot_create(int argc, char **argv)
 static int cmd_snapshot_add(int argc, char **argv)
 {
 	struct blksnap_uuid id;
-	int n, ret, attach = 0;
+	int ret, attach = 0;
 	const struct optdef defs[] = {
 		{ "attach", 0, 0, NULL, &attach },
 		{ 0 }
 	};
 	char *pos[2];
 
-	ret = parse_opts(argc, argv, defs, pos, &n, 2);
+	ret = parse_exact(argc, argv, defs, pos, 2,
+			  "snapshot add needs UUID and DEV");
 	if (ret)
 		return ret;
-	if (n != 2)
-		return usage_err("snapshot add needs UUID and DEV");
 	ret = get_uuid(pos[0], &id);
 	if (ret)
 		return ret;
@@ -878,13 +893,12 @@ static int cmd_snapshot_take(int argc, char **argv)
 {
 	struct blksnap_uuid id;
 	char *pos[1];
-	int n, cfd, ret;
+	int cfd, ret;
 
-	ret = parse_opts(argc, argv, NULL, pos, &n, 1);
+	ret = parse_exact(argc, argv, NULL, pos, 1,
+			  "snapshot take needs UUID");
 	if (ret)
 		return ret;
-	if (n != 1)
-		return usage_err("snapshot take needs UUID");
 	ret = get_uuid(pos[0], &id);
 	if (ret)
 		return ret;
@@ -915,13 +929,12 @@ static int cmd_snapshot_info(int argc, char **argv)
 {
 	struct blksnap_snapshotinfo info;
 	char *pos[1];
-	int n, fd, ret;
+	int fd, ret;
 
-	ret = parse_opts(argc, argv, NULL, pos, &n, 1);
+	ret = parse_exact(argc, argv, NULL, pos, 1,
+			  "snapshot info needs DEV");
 	if (ret)
 		return ret;
-	if (n != 1)
-		return usage_err("snapshot info needs DEV");
 	ret = with_bdev(pos[0], &fd);
 	if (ret)
 		return ret;
@@ -1009,13 +1022,12 @@ static int cmd_snapshot_wait(int argc, char **argv)
 	struct blksnap_snapshot_event *ev;
 	uint64_t tmo = 1000;
 	char *pos[1];
-	int n, cfd, ret;
+	int cfd, ret;
 
-	ret = parse_opts(argc, argv, defs, pos, &n, 1);
+	ret = parse_exact(argc, argv, defs, pos, 1,
+			  "snapshot wait needs UUID");
 	if (ret)
 		return ret;
-	if (n != 1)
-		return usage_err("snapshot wait needs UUID");
 	if (s_tmo && (parse_u64(s_tmo, &tmo) || tmo > UINT32_MAX))
 		return usage_err("bad --timeout '%s' (milliseconds)", s_tmo);
 	ev = calloc(1, sizeof(*ev));
@@ -1081,18 +1093,17 @@ out:
 static int cmd_snapshot_destroy(int argc, char **argv)
 {
 	struct blksnap_uuid id;
-	int n, cfd, ret, keep = 0, nfiles = 0, st;
+	int cfd, ret, keep = 0, nfiles = 0, st;
 	const struct optdef defs[] = {
 		{ "keep", 0, 0, NULL, &keep },
 		{ 0 }
 	};
 	char *pos[1], path[4096];
 
-	ret = parse_opts(argc, argv, defs, pos, &n, 1);
+	ret = parse_exact(argc, argv, defs, pos, 1,
+			  "snapshot destroy needs UUID");
 	if (ret)
 		return ret;
-	if (n != 1)
-		return usage_err("snapshot destroy needs UUID");
 	ret = get_uuid(pos[0], &id);
 	if (ret)
 		return ret;

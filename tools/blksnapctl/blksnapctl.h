@@ -54,6 +54,8 @@ struct optdef {
 
 int parse_opts(int argc, char **argv, const struct optdef *defs,
 	       char **pos, int *npos, int maxpos);
+int parse_exact(int argc, char **argv, const struct optdef *defs,
+		char **pos, int npos, const char *what);
 
 /* Messages and exit codes. */
 void msg(const char *fmt, ...) __printf(1, 2);
