@@ -86,6 +86,7 @@ static int cbt_map_reset(struct cbt_map *map, sector_t capacity)
 	map->snap_number_active = 1;
 	map->snap_number_previous = 0;
 	uuid_gen(&map->generation_id);
+	map->write_generation = map->generation_id;
 	WRITE_ONCE(map->is_corrupted, false);
 	return 0;
 }
@@ -226,8 +227,15 @@ int cbt_map_mark_both(struct cbt_map *map, sector_t sector, sector_t count)
  *
  * If the map is corrupted or the device changed size, the map is rebuilt
  * first (new block size and generation).  Then the active number becomes
- * the previous one and the read map a copy of the write map; when the
- * numbers would pass 255 the history restarts with a new generation.
+ * the previous one and the read map a copy of the write map, published
+ * with the write map's generation.
+ *
+ * Wrap-around: the switch that hands out 255 publishes it under the current
+ * generation, so an agent that saved N < 255 still copies exactly the
+ * blocks above N.  The write map then starts over at 1 under a new
+ * generation, which the next switch publishes: an agent sees a changed
+ * generation there and takes a full backup.  The numbers an agent sees
+ * within one generation therefore only ever grow.
  *
  * Context: the owner's lock held and the device's filter frozen; may sleep.
  * Return: 0, or -ENOMEM when a rebuild could not allocate (the map is
@@ -239,7 +247,8 @@ int cbt_map_switch(struct cbt_map *map, sector_t capacity)
 
 	if (READ_ONCE(map->is_corrupted) || capacity != map->capacity) {
 		pr_info("CBT map rebuilt: %s\n", READ_ONCE(map->is_corrupted) ?
-			"writes past its end" : "device size changed");
+			"device changed or written past its end" :
+			"device size changed");
 		ret = cbt_map_reset(map, capacity);
 		if (ret)
 			return ret;
@@ -247,13 +256,30 @@ int cbt_map_switch(struct cbt_map *map, sector_t capacity)
 
 	map->snap_number_previous = map->snap_number_active;
 	memcpy(map->read_map, map->write_map, map->blk_count);
+	map->generation_id = map->write_generation;
 	if (map->snap_number_active == U8_MAX) {
 		/* Past 255 the numbers cannot be told apart: new history. */
 		memset(map->write_map, 0, map->blk_count);
 		map->snap_number_active = 1;
-		uuid_gen(&map->generation_id);
+		uuid_gen(&map->write_generation);
 	} else {
 		map->snap_number_active++;
 	}
 	return 0;
+}
+
+/**
+ * cbt_map_invalidate() - Throw the history away at the next switch.
+ * @map: The device's map.
+ *
+ * For a device whose content changed without writes through the filter
+ * (new media, a different backing file or table): the next switch
+ * rebuilds the map under a new generation, so no incremental backup is
+ * based on blocks of the old content.
+ *
+ * Context: any; does not sleep.
+ */
+void cbt_map_invalidate(struct cbt_map *map)
+{
+	WRITE_ONCE(map->is_corrupted, true);
 }

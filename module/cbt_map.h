@@ -18,7 +18,11 @@
  * @snap_number_active: Number written into @write_map by device writes.
  * @snap_number_previous: Number given to the last switch (cbtinfo's
  *	changes_number).
- * @generation_id: Identifies the history; a new one means "no history".
+ * @generation_id: The history @read_map and @snap_number_previous belong to
+ *	(what cbtinfo reports); a new one means "no history".
+ * @write_generation: The history @write_map belongs to.  It differs from
+ *	@generation_id only between the switch that wrapped the numbers past
+ *	255 and the next switch, which publishes it.
  * @is_corrupted: Set (and kept until the next reset) when a write reached
  *	past @blk_count, i.e. the device grew; the next switch rebuilds the map.
  *
@@ -40,6 +44,7 @@ struct cbt_map {
 	u8 snap_number_active;
 	u8 snap_number_previous;
 	uuid_t generation_id;
+	uuid_t write_generation;
 	bool is_corrupted;
 };
 
@@ -48,6 +53,7 @@ void cbt_map_destroy(struct cbt_map *map);
 void cbt_map_mark(struct cbt_map *map, sector_t sector, sector_t count);
 int cbt_map_mark_both(struct cbt_map *map, sector_t sector, sector_t count);
 int cbt_map_switch(struct cbt_map *map, sector_t capacity);
+void cbt_map_invalidate(struct cbt_map *map);
 unsigned int cbt_map_block_shift(sector_t capacity);
 
 #endif /* BLKSNAP_CBT_MAP_H */
