@@ -72,7 +72,9 @@
  *	Written under bf_mutex.
  * @dead: Set when detach starts; bios then pass unfiltered.  Written under
  *	bf_mutex.
- * @dying: Set by a removal hook; the gc worker detaches the entry.
+ * @dying: Set by the del_gendisk hook; the gc worker detaches the entry.
+ * @media_changed: A media-change hook could not tell the filter at once
+ *	(the filter was frozen); the gc worker does it.
  * @lock: Protects @deferred.
  * @deferred: Bios handed to the worker by blkfilter_defer_bio().
  * @work: Works off @deferred outside any nested submission.
@@ -89,6 +91,7 @@ struct bf_entry {
 	bool frozen;
 	bool dead;
 	bool dying;
+	bool media_changed;
 	spinlock_t lock;		/* protects @deferred */
 	struct bio_list deferred;
 	struct work_struct work;
@@ -110,6 +113,9 @@ static DECLARE_WAIT_QUEUE_HEAD(bf_unfreeze_wq);
 static struct bio_set bf_bio_set;
 static struct workqueue_struct *bf_wq;
 
+static bool bf_entry_gone(struct bf_entry *e);
+static void bf_gc_kick(void);
+
 static inline void bf_enter(void)
 {
 	atomic_inc(&bf_active);
@@ -126,22 +132,107 @@ static struct bf_entry *bf_lookup(struct block_device *bdev)
 {
 	struct bf_entry *e;
 
-	hash_for_each_possible_rcu(bf_hash, e, hnode, (unsigned long)bdev)
+	hash_for_each_possible_rcu(bf_hash, e, hnode, (unsigned long)bdev,
+				   lockdep_is_held(&bf_mutex))
 		if (e->bdev == bdev)
 			return e;
 	return NULL;
 }
 
+/* Does the filter's hold on @bio last until it completes (a write)? */
+static inline bool bf_counts_until_done(struct bio *bio)
+{
+	return op_is_write(bio_op(bio)) && bio_sectors(bio);
+}
+
 /*
- * Offer @bio to the filter of @e (or of @bio's device when @e is NULL).
- * Waits while the filter is frozen.  Return: true if the filter took the
- * bio.  May sleep unless the bio is REQ_NOWAIT.
+ * Hand @bio to the worker of @e instead of waiting or failing it here.  A
+ * REQ_NOWAIT or polled bio loses those flags: io_uring may resubmit such a
+ * bio with the same flags forever (6.1 sets REQ_POLLED|REQ_NOWAIT on every
+ * polled write, including the blocking retry), so it is completed the slow
+ * way instead; polling then finds nothing and waits for the completion.
+ */
+static void bf_defer(struct bf_entry *e, struct bio *bio)
+{
+	unsigned long flags;
+
+	bio->bi_opf &= ~REQ_NOWAIT;
+	bio_clear_polled(bio);
+	spin_lock_irqsave(&e->lock, flags);
+	bio_list_add(&e->deferred, bio);
+	spin_unlock_irqrestore(&e->lock, flags);
+	queue_work(bf_wq, &e->work);
+}
+
+/**
+ * struct bf_write - A write of a filtered device on its way down.
+ * @e: The entry whose @ref the write holds until it completes.
+ * @orig: The submitter's bio, completed when @clone completes.
+ * @clone: What goes down (from bf_clone_set, whose front pad is the rest).
+ */
+struct bf_write {
+	struct bf_entry *e;
+	struct bio *orig;
+	struct bio clone;
+};
+
+static struct bio_set bf_clone_set;
+
+static void bf_write_endio(struct bio *clone)
+{
+	struct bf_write *w = container_of(clone, struct bf_write, clone);
+	struct bf_entry *e = w->e;
+	struct bio *orig = w->orig;
+
+	orig->bi_status = clone->bi_status;
+	bio_put(clone);
+	bio_endio(orig);
+	percpu_ref_put(&e->ref);	/* last: @e may go right after */
+}
+
+/*
+ * Send a write the filter let through down to the device as a clone whose
+ * completion drops the reference on @e->ref that the caller holds.  So
+ * blkfilter_freeze() (and detach) wait not only for callers of the filter
+ * but also for writes that passed it and are still queued or delayed below
+ * (a scheduler, a throttle, a dm-delay): no write can land after a freeze
+ * that the filter saw before it.  Return: false if there is no memory for
+ * the clone right now (only for REQ_NOWAIT bios); the caller keeps its
+ * reference then.
+ */
+static bool bf_send_write(struct bf_entry *e, struct bio *bio)
+{
+	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
+	struct bf_write *w;
+	struct bio *clone;
+
+	clone = bio_alloc_clone(bio->bi_bdev, bio, gfp, &bf_clone_set);
+	if (!clone)
+		return false;
+	bio_clear_polled(clone);	/* nobody polls for the clone */
+	w = container_of(clone, struct bf_write, clone);
+	w->e = e;
+	w->orig = bio;
+	clone->bi_end_io = bf_write_endio;
+	submit_bio_noacct(clone);
+	return true;
+}
+
+/*
+ * Offer @bio to the filter of @e (or of @bio's device when @e is NULL) and
+ * pass it down unless the filter took it.  Waits while the filter is
+ * frozen, except inside another driver's submission (where the bios that
+ * task queued before could never be sent while it waits, and a freeze may
+ * be waiting for exactly those) and for REQ_NOWAIT bios: those go to the
+ * worker.  Writes the filter lets through go down from here (see
+ * bf_send_write()).  Return: true if @bio was taken care of, false if the
+ * caller must pass it down (a read, or no live filter).  May sleep unless
+ * the bio is REQ_NOWAIT.
  */
 static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 {
 	struct bf_entry *found;
 	unsigned long seq;
-	bool taken;
 
 	for (;;) {
 		seq = READ_ONCE(bf_unfreeze_seq);
@@ -154,9 +245,7 @@ static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 		}
 		if (percpu_ref_tryget_live(&found->ref)) {
 			rcu_read_unlock();
-			taken = found->ops->submit_bio(found->flt, bio);
-			percpu_ref_put(&found->ref);
-			return taken;
+			break;
 		}
 		if (!READ_ONCE(found->frozen)) {
 			/* between kill and the state change: look again */
@@ -164,28 +253,47 @@ static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 			cpu_relax();
 			continue;
 		}
-		rcu_read_unlock();
-		if (bio->bi_opf & REQ_NOWAIT) {
-			bio_wouldblock_error(bio);
+		if ((bio->bi_opf & REQ_NOWAIT) || current->bio_list) {
+			bf_defer(found, bio);
+			rcu_read_unlock();
 			return true;
 		}
+		rcu_read_unlock();
 		wait_event(bf_unfreeze_wq, READ_ONCE(bf_unfreeze_seq) != seq);
 	}
+
+	if (found->ops->submit_bio(found->flt, bio)) {
+		percpu_ref_put(&found->ref);
+		return true;
+	}
+	if (bf_counts_until_done(bio)) {
+		if (bf_send_write(found, bio))
+			return true;	/* the clone holds the reference */
+		bf_defer(found, bio);	/* no memory without waiting */
+		percpu_ref_put(&found->ref);
+		return true;
+	}
+	percpu_ref_put(&found->ref);
+	return false;			/* a read: the caller passes it down */
 }
 
 /*
  * Redirect target of submit_bio_noacct() for bios of filtered devices.  The
- * call of the real function below comes from module text, so the ftrace
- * callback lets it through.  It must stay a real call, not a tail jump:
+ * calls of the real function come from module text, so the ftrace callback
+ * lets them through.  It must stay a real call, not a tail jump:
  * bf_leave() follows it, and scripts/check-tailcall.sh checks the object.
  */
-static noinline SUBMIT_BIO_RET_T bf_submit_bio_noacct(struct bio *bio)
+static noinline void bf_submit_bio_noacct(struct bio *bio)
 {
 	bf_enter();
 	if (!bf_filter_bio(NULL, bio))
 		submit_bio_noacct(bio);
 	bf_leave();
-	return SUBMIT_BIO_RET_NONE;
+}
+
+static inline bool bf_is_module_bio(struct bio *bio)
+{
+	return bio->bi_pool == &bf_bio_set || bio->bi_pool == &bf_clone_set;
 }
 
 static void notrace bf_submit_bio_cb(unsigned long ip, unsigned long parent_ip,
@@ -200,7 +308,7 @@ static void notrace bf_submit_bio_cb(unsigned long ip, unsigned long parent_ip,
 	if (within_module(parent_ip, THIS_MODULE))
 		return;			/* our own (re)submission */
 	bio = (struct bio *)regs_get_kernel_argument(regs, 0);
-	if (bio->bi_pool == &bf_bio_set)
+	if (bf_is_module_bio(bio))
 		return;			/* our bio, via a kernel helper */
 	preempt_disable_notrace();	/* RCU read side for the lookup */
 	if (bf_lookup(bio->bi_bdev))
@@ -269,20 +377,16 @@ static void bf_deferred_work(struct work_struct *work)
  *
  * The worker offers @bio to ops->submit_bio again, from a context where
  * blkfilter_bio_may_wait() is true, and passes it down if the filter does
- * not take it then.
+ * not take it then.  A REQ_NOWAIT or polled bio loses those flags, so a
+ * filter that would have to wait for it uses this instead of failing it
+ * with BLK_STS_AGAIN (which io_uring may resubmit unchanged forever).
  *
  * Context: any.
  * Return: true, so that ops->submit_bio can return its result directly.
  */
 bool blkfilter_defer_bio(struct blkfilter *flt, struct bio *bio)
 {
-	struct bf_entry *e = flt->priv;
-	unsigned long flags;
-
-	spin_lock_irqsave(&e->lock, flags);
-	bio_list_add(&e->deferred, bio);
-	spin_unlock_irqrestore(&e->lock, flags);
-	queue_work(bf_wq, &e->work);
+	bf_defer(flt->priv, bio);
 	return true;
 }
 
@@ -321,7 +425,7 @@ struct bio_set *blkfilter_bio_set(void)
  */
 bool blkfilter_is_own_bio(struct bio *bio)
 {
-	return bio->bi_pool == &bf_bio_set;
+	return bf_is_module_bio(bio);
 }
 
 /**
@@ -514,7 +618,9 @@ static int bf_copy_name(char *name, const void __user *argp)
 
 /*
  * Why @ops may not be attached to @bdev now, as an errno, or 0: no such
- * filter, a filter already attached (this one or another), a dead disk.
+ * filter, a filter already attached (this one or another), a dead disk, a
+ * DAX-capable device (a file system mounted with -o dax writes file data
+ * without bios: no filter would see it).
  */
 static int bf_attach_refused(struct block_device *bdev,
 			     const struct blkfilter_operations *ops)
@@ -529,6 +635,9 @@ static int bf_attach_refused(struct block_device *bdev,
 		return old->ops == ops ? -EALREADY : -EBUSY;
 	if (!disk_live(bdev->bd_disk))
 		return -ENODEV;
+	/* file data on DAX is written by memcpy, never by a bio */
+	if (blk_queue_dax(bdev_get_queue(bdev)))
+		return -EOPNOTSUPP;
 	return 0;
 }
 
@@ -597,6 +706,13 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	get_device(&bdev->bd_device);
 	hash_add_rcu(bf_hash, &e->hnode, (unsigned long)bdev);
 	atomic_inc(&bf_nr_attached);
+	if (bf_entry_gone(e)) {
+		/* del_gendisk ran meanwhile (its hook did not see @e) */
+		bf_detach(e);
+		mutex_unlock(&bf_mutex);
+		bdev_thaw(bdev);
+		return -ENODEV;
+	}
 	mutex_unlock(&bf_mutex);
 	bdev_thaw(bdev);
 	pr_info("filter \"%s\" attached to %u:%u\n", ops->name,
@@ -755,6 +871,34 @@ static void notrace bf_compat_ioctl_cb(unsigned long ip,
 
 /* ------------------------------------------------------ device removal */
 
+/*
+ * How long after a removal hook fired the gc worker keeps looking for an
+ * entry whose device is gone: the hooks fire when the kernel *starts* to
+ * delete a partition or a disk, the deletion itself follows under the
+ * disk's open_mutex (or is refused).
+ */
+#define BF_GC_RETRIES	40
+#define BF_GC_DELAY	msecs_to_jiffies(50)
+static atomic_t bf_gc_retries = ATOMIC_INIT(0);
+
+/*
+ * Is the device of @e gone?  Its disk is dead, or it is a partition that is
+ * no longer the one in the disk's partition table (deleted, or replaced by
+ * a rescan).  A deletion the kernel refused (EBUSY: the partition is open)
+ * leaves both as they were, and the filter stays.
+ */
+static bool bf_entry_gone(struct bf_entry *e)
+{
+	if (!disk_live(e->disk))
+		return true;
+	if (!bdev_is_partition(e->bdev))
+		return false;
+	return xa_load(&e->disk->part_tbl, bdev_partno(e->bdev)) != e->bdev;
+}
+
+static void bf_gc_work_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(bf_gc_work, bf_gc_work_fn);
+
 static void bf_gc_work_fn(struct work_struct *work)
 {
 	struct hlist_node *tmp;
@@ -763,7 +907,14 @@ static void bf_gc_work_fn(struct work_struct *work)
 
 	mutex_lock(&bf_mutex);
 	hash_for_each_safe(bf_hash, bkt, tmp, e, hnode) {
-		if (!READ_ONCE(e->dying))
+		if (READ_ONCE(e->media_changed) &&
+		    percpu_ref_tryget_live(&e->ref)) {
+			WRITE_ONCE(e->media_changed, false);
+			if (e->ops->media_changed)
+				e->ops->media_changed(e->flt);
+			percpu_ref_put(&e->ref);
+		}
+		if (!READ_ONCE(e->dying) && !bf_entry_gone(e))
 			continue;
 		pr_info("%u:%u is going away: detaching filter \"%s\"\n",
 			MAJOR(e->bdev->bd_dev), MINOR(e->bdev->bd_dev),
@@ -773,72 +924,127 @@ static void bf_gc_work_fn(struct work_struct *work)
 		bf_detach(e);
 	}
 	mutex_unlock(&bf_mutex);
+	if (atomic_dec_if_positive(&bf_gc_retries) > 0)
+		queue_delayed_work(bf_wq, &bf_gc_work, BF_GC_DELAY);
 }
 
-static DECLARE_WORK(bf_gc_work, bf_gc_work_fn);
+/* Look for gone devices now and for a while (see BF_GC_RETRIES). */
+static void bf_gc_kick(void)
+{
+	atomic_set(&bf_gc_retries, BF_GC_RETRIES);
+	mod_delayed_work(bf_wq, &bf_gc_work, 0);
+}
 
-enum bf_gone {
-	BF_GONE_DISK,		/* the disk and all its partitions */
-	BF_GONE_PARTITIONS,	/* every partition of the disk */
-	BF_GONE_PARTNO,		/* one partition, by number */
-	BF_GONE_BDEV,		/* one partition, by block device */
+enum bf_event {
+	BF_DISK_DELETED,	/* del_gendisk: the disk and all its partitions */
+	BF_PARTS_CHANGING,	/* a partition delete or rescan was asked for */
+	BF_MEDIA_CHANGED,	/* new media, backing file or table */
+	BF_CAPACITY,		/* set_capacity(disk, arg1) */
 };
 
-/* Removal callbacks: cannot sleep, so mark and let the gc worker detach. */
-static void notrace bf_mark_gone(enum bf_gone what, unsigned long arg0,
-				 unsigned long arg1)
+/* Is a set_capacity() call on @disk a change of the device under us? */
+static bool notrace bf_capacity_is_media_change(struct gendisk *disk,
+						sector_t sectors)
 {
+	struct module *owner = disk->fops ? disk->fops->owner : NULL;
+
+	/* device-mapper sets it at every table swap: another mapping */
+	if (owner && !strcmp(module_name(owner), "dm_mod"))
+		return true;
+	return get_capacity(disk) != sectors;
+}
+
+/*
+ * Tell the filter of @e that its device's content changed under it.  From
+ * the hook (preemption disabled) when the filter is not frozen, else from
+ * the gc worker.
+ */
+static void notrace bf_media_changed(struct bf_entry *e)
+{
+	if (!e->ops->media_changed)
+		return;
+	if (percpu_ref_tryget_live(&e->ref)) {
+		e->ops->media_changed(e->flt);
+		percpu_ref_put(&e->ref);
+		return;
+	}
+	WRITE_ONCE(e->media_changed, true);
+	bf_gc_kick();
+}
+
+/*
+ * Hook callbacks for device events: they run in the caller's context and
+ * cannot sleep, so what needs the layer's lock is left to the gc worker.
+ */
+static void notrace bf_device_event(enum bf_event what, unsigned long arg0,
+				    unsigned long arg1)
+{
+	struct gendisk *disk = (struct gendisk *)arg0;
+	bool kick = false;
 	struct bf_entry *e;
-	bool hit = false;
 	int bkt;
 
+	/*
+	 * A disk deletion is looked for even with nothing attached yet: an
+	 * attach may publish its entry after this hook ran and before the
+	 * disk is marked dead; the worker's retries catch it then.
+	 */
+	if (what == BF_DISK_DELETED)
+		bf_gc_kick();
 	if (!atomic_read(&bf_nr_attached))
+		return;
+	if (what == BF_CAPACITY &&
+	    !bf_capacity_is_media_change(disk, (sector_t)arg1))
 		return;
 	preempt_disable_notrace();
 	hash_for_each_rcu(bf_hash, bkt, e, hnode) {
-		bool match;
-
+		if (e->disk != disk)
+			continue;
 		switch (what) {
-		case BF_GONE_DISK:
-			match = (unsigned long)e->disk == arg0;
+		case BF_DISK_DELETED:
+			WRITE_ONCE(e->dying, true);
 			break;
-		case BF_GONE_PARTITIONS:
-			match = (unsigned long)e->disk == arg0 &&
-				bdev_is_partition(e->bdev);
-			break;
-		case BF_GONE_PARTNO:
-			match = (unsigned long)e->disk == arg0 &&
-				bdev_partno(e->bdev) == (int)arg1;
+		case BF_PARTS_CHANGING:
+			kick = true;
 			break;
 		default:
-			match = (unsigned long)e->bdev == arg0;
+			bf_media_changed(e);
 			break;
-		}
-		if (match) {
-			WRITE_ONCE(e->dying, true);
-			hit = true;
 		}
 	}
 	preempt_enable_notrace();
-	if (hit)
-		queue_work(bf_wq, &bf_gc_work);
+	if (kick)
+		bf_gc_kick();
 }
 
-#define BF_GONE_CB(fn, what)						\
+#define BF_EVENT_CB(fn, what)						\
 static void notrace fn(unsigned long ip, unsigned long parent_ip,	\
 		       struct ftrace_ops *op, struct ftrace_regs *fregs) \
 {									\
 	struct pt_regs *regs = ftrace_get_regs(fregs);			\
 									\
 	if (regs)							\
-		bf_mark_gone(what, regs_get_kernel_argument(regs, 0),	\
-			     regs_get_kernel_argument(regs, 1));	\
+		bf_device_event(what, regs_get_kernel_argument(regs, 0),	\
+				regs_get_kernel_argument(regs, 1));	\
 }
 
-BF_GONE_CB(bf_del_gendisk_cb, BF_GONE_DISK)
-BF_GONE_CB(bf_disk_changed_cb, BF_GONE_PARTITIONS)
-BF_GONE_CB(bf_del_partition_cb, BF_GONE_PARTNO)
-BF_GONE_CB(bf_drop_partition_cb, BF_GONE_BDEV)
+BF_EVENT_CB(bf_del_gendisk_cb, BF_DISK_DELETED)
+BF_EVENT_CB(bf_parts_changing_cb, BF_PARTS_CHANGING)
+BF_EVENT_CB(bf_media_change_cb, BF_MEDIA_CHANGED)
+BF_EVENT_CB(bf_set_capacity_cb, BF_CAPACITY)
+
+/*
+ * drop_partition(part) and delete_partition(part) take the partition, not
+ * the disk: tell the worker to look at every device.
+ */
+static void notrace bf_drop_partition_cb(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *op,
+					 struct ftrace_regs *fregs)
+{
+	if (atomic_read(&bf_nr_attached))
+		bf_gc_kick();
+}
 
 /* ------------------------------------------------------------- hooks */
 
@@ -872,10 +1078,18 @@ static struct bf_hook bf_hooks[] = {
 	  { .func = bf_del_gendisk_cb, .flags = BF_NOTIFY } },
 	{ "drop_partition", false,
 	  { .func = bf_drop_partition_cb, .flags = BF_NOTIFY } },
+	{ "delete_partition", false,
+	  { .func = bf_drop_partition_cb, .flags = BF_NOTIFY } },
 	{ "bdev_del_partition", false,
-	  { .func = bf_del_partition_cb, .flags = BF_NOTIFY } },
+	  { .func = bf_parts_changing_cb, .flags = BF_NOTIFY } },
 	{ "bdev_disk_changed", false,
-	  { .func = bf_disk_changed_cb, .flags = BF_NOTIFY } },
+	  { .func = bf_parts_changing_cb, .flags = BF_NOTIFY } },
+	{ "disk_force_media_change", false,
+	  { .func = bf_media_change_cb, .flags = BF_NOTIFY } },
+	{ "inc_diskseq", false,
+	  { .func = bf_media_change_cb, .flags = BF_NOTIFY } },
+	{ "set_capacity", false,
+	  { .func = bf_set_capacity_cb, .flags = BF_NOTIFY } },
 };
 
 static int bf_hook_register(struct bf_hook *h)
@@ -986,10 +1200,14 @@ int blkfilter_init(void)
 	ret = bioset_init(&bf_bio_set, 64, 0, BIOSET_NEED_BVECS);
 	if (ret)
 		return ret;
+	ret = bioset_init(&bf_clone_set, 64, offsetof(struct bf_write, clone),
+			  BIOSET_NEED_RESCUER);
+	if (ret)
+		goto out_exit_bioset;
 	bf_wq = alloc_workqueue("blksnap-filter", WQ_MEM_RECLAIM, 0);
 	if (!bf_wq) {
 		ret = -ENOMEM;
-		goto out_exit_bioset;
+		goto out_exit_clone_set;
 	}
 	ret = bf_hooks_register();
 	if (ret)
@@ -998,6 +1216,8 @@ int blkfilter_init(void)
 
 out_destroy_wq:
 	destroy_workqueue(bf_wq);
+out_exit_clone_set:
+	bioset_exit(&bf_clone_set);
 out_exit_bioset:
 	bioset_exit(&bf_bio_set);
 	return ret;
@@ -1018,7 +1238,11 @@ void blkfilter_exit(void)
 	wait_event(bf_active_wq, !atomic_read(&bf_active));
 	/* ...or be between bf_leave() and its return. */
 	synchronize_rcu_tasks();
-	flush_work(&bf_gc_work);
+	atomic_set(&bf_gc_retries, 0);
+	cancel_delayed_work_sync(&bf_gc_work);
+	/* the entries' call_rcu callbacks are module text */
+	rcu_barrier();
 	destroy_workqueue(bf_wq);
+	bioset_exit(&bf_clone_set);
 	bioset_exit(&bf_bio_set);
 }

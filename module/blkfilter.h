@@ -45,6 +45,10 @@ struct module;
  *          partition deletion or rescan) before the automatic detach, so the
  *          owner can mark dependent state (a taken snapshot) failed.  May
  *          sleep.
+ * @media_changed: Optional.  The device's content changed without bios
+ *          through the filter: new media, a new loop backing file, a new
+ *          device-mapper table, a size change.  Called from any context,
+ *          with no ->submit_bio of the filter running; must not sleep.
  * @ctl: Optional.  Serves BLKFILTER_CTL, with blkfilter_lock() held (so
  *       it may call blkfilter_freeze()).  @buf is the user pointer from
  *       struct blkfilter_ctl.opt and @plen points to a kernel copy of its
@@ -68,6 +72,7 @@ struct blkfilter_operations {
 	void (*detach)(struct blkfilter *flt);
 	int (*may_detach)(struct blkfilter *flt);
 	void (*device_gone)(struct blkfilter *flt);
+	void (*media_changed)(struct blkfilter *flt);
 	int (*ctl)(struct blkfilter *flt, unsigned int cmd, __u8 __user *buf,
 		   __u32 *plen);
 	bool (*submit_bio)(struct blkfilter *flt, struct bio *bio);

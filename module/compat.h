@@ -47,14 +47,18 @@ static inline int bdev_thaw(struct block_device *bdev)
 #error "blksnap needs ftrace callbacks with struct ftrace_regs (v5.11 or later)"
 #endif
 
-/* submit_bio_noacct() returned blk_qc_t before v5.16. */
-#ifdef HAVE_SUBMIT_BIO_NOACCT_VOID
+/*
+ * submit_bio_noacct() returned a polling cookie (blk_qc_t) before v5.16.
+ * The hook replaces the function with one that has no cookie to give, so
+ * polled I/O (RWF_HIPRI, io_uring IOPOLL) would wait for a cookie that
+ * never comes: such kernels are not supported.  ->submit_bio of a disk
+ * changed the same way in the same release.
+ */
+#ifndef HAVE_SUBMIT_BIO_NOACCT_VOID
+#error "blksnap needs Linux 5.16 or later (submit_bio_noacct() returning void)"
+#endif
 #define SUBMIT_BIO_RET_T	void
 #define SUBMIT_BIO_RET_NONE
-#else
-#define SUBMIT_BIO_RET_T	blk_qc_t
-#define SUBMIT_BIO_RET_NONE	BLK_QC_T_NONE
-#endif
 
 /* The partition number moved into a flag word in v6.10. */
 #ifndef HAVE_BDEV_PARTNO

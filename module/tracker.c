@@ -59,6 +59,9 @@ static struct blkfilter *tracker_attach(struct block_device *bdev)
 	struct tracker *tracker;
 	unsigned int noio;
 
+	/* zone resets and appends change data with no sectors to mark */
+	if (bdev_is_zoned(bdev))
+		return ERR_PTR(-EOPNOTSUPP);
 	noio = memalloc_noio_save();
 	tracker = kzalloc(sizeof(*tracker), GFP_KERNEL);
 	memalloc_noio_restore(noio);
@@ -108,6 +111,21 @@ static void tracker_device_gone(struct blkfilter *flt)
 }
 
 /*
+ * The device's content was replaced (new media, loop backing file, dm
+ * table, size): its CBT history no longer describes it, and a taken
+ * snapshot would read the new content as if it were the old one.
+ */
+static void tracker_media_changed(struct blkfilter *flt)
+{
+	struct tracker *tracker = to_tracker(flt);
+	struct diff_area *da = READ_ONCE(tracker->diff_area);
+
+	cbt_map_invalidate(tracker->cbt_map);
+	if (da)
+		diff_area_set_corrupted(da, -ESTALE);
+}
+
+/*
  * Every bio whose data changes the device's content is marked before it
  * passes: writes, write-zeroes, discards, secure erase.  The filter layer
  * never offers the module's own bios, so storage writes stay unmarked.
@@ -127,11 +145,8 @@ static bool tracker_submit_bio(struct blkfilter *flt, struct bio *bio)
 	da = READ_ONCE(tracker->diff_area);
 	if (!da || !diff_area_cow_needed(da, sector, bio_sectors(bio)))
 		return false;
-	if (bio->bi_opf & REQ_NOWAIT) {
-		bio_wouldblock_error(bio);
-		return true;
-	}
-	if (!blkfilter_bio_may_wait())
+	/* the copy waits for I/O: not here for these (see defer_bio) */
+	if ((bio->bi_opf & REQ_NOWAIT) || !blkfilter_bio_may_wait())
 		return blkfilter_defer_bio(flt, bio);
 	diff_area_cow(da, sector, bio_sectors(bio));
 	return false;
@@ -211,6 +226,9 @@ static int ctl_cbtdirty(struct tracker *tracker, __u8 __user *buf,
 			if (apply)
 				cbt_map_mark_both(map, range.offset,
 						  range.count);
+			/* a huge count must not keep every ctl waiting */
+			if (fatal_signal_pending(current))
+				return -EINTR;
 			cond_resched();
 		}
 		if (apply)
@@ -320,6 +338,7 @@ static struct blkfilter_operations tracker_ops = {
 	.detach = tracker_detach,
 	.may_detach = tracker_may_detach,
 	.device_gone = tracker_device_gone,
+	.media_changed = tracker_media_changed,
 	.ctl = tracker_ctl,
 	.submit_bio = tracker_submit_bio,
 };
