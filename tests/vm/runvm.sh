@@ -20,7 +20,7 @@ if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -d /sys/module/kv
 else
 	ACC=(-accel "tcg,thread=${VMTEST_TCG_THREAD:-multi}" -cpu max)
 fi
-APPEND="console=ttyS0,115200 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 vmtest.timeout=$TTMO ${EXTRA_APPEND:-}"
+APPEND="console=ttyS0,115200 memmap=64M!1536M panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 vmtest.timeout=$TTMO ${EXTRA_APPEND:-}"
 # (patterns that cannot match the echoed kernel command line)
 SPLAT='Kernel panic|BUG:|WARNING:|Oops|Call Trace|general protection fault|KASAN|UBSAN|KFENCE|possible recursive locking|circular locking dependency|blocked for more than|soft lockup|hard LOCKUP|suspected memory leak|unreferenced object'
 mkdir -p "$OUTDIR"

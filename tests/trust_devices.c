@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Device events on open, tracked devices: what users do to their devices
+ * while blksnap tracks them.
+ *
+ * - A partition delete or rescan the kernel refuses (EBUSY: the partition
+ *   is open) leaves the filter, its CBT history and a taken snapshot alone.
+ * - New media under the same device number (a loop device cleared and
+ *   configured with another file of the same size, a device-mapper table
+ *   pointing elsewhere) starts a new CBT generation, and a snapshot taken
+ *   before the change ends corrupted (ESTALE) instead of serving the new
+ *   media's data as the old device's.
+ * - Devices whose writes the filter cannot see are refused at attach:
+ *   DAX-capable pmem (file data written by memcpy), zoned devices (zone
+ *   resets carry no sectors).
+ * - The module unloads right after detaches (RCU callbacks in its text).
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <linux/blkpg.h>
+#include <linux/dm-ioctl.h>
+#include "kselftest_harness.h"
+#include "timeout.h"
+#include "snap.h"
+#include "cbt.h"
+#include "dev.h"
+
+#define MIB (1ULL << 20)
+
+static int same_uuid(const struct blksnap_cbtinfo *a,
+		     const struct blksnap_cbtinfo *b)
+{
+	return !memcmp(&a->generation_id, &b->generation_id,
+		       sizeof(a->generation_id));
+}
+
+/* Destroy every snapshot (the teardown may run in another process). */
+static void destroy_all_snapshots(void)
+{
+	struct blksnap_uuid ids[64];
+	struct blksnap_snapshot_collect arg = { .count = 64, .ids = ids };
+	unsigned int i;
+	int cfd = ctl_open();
+
+	if (cfd < 0)
+		return;
+	if (!ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &arg))
+		for (i = 0; i < arg.count && i < 64; i++)
+			snap_destroy(cfd, &ids[i]);
+	close(cfd);
+}
+
+static int write_pattern(int fd, uint64_t off, size_t len, uint32_t tag)
+{
+	void *buf;
+	int ret = 0;
+
+	if (posix_memalign(&buf, 4096, len))
+		return -ENOMEM;
+	sd_fill(buf, len, tag, off / 512, 1);
+	if (pwrite(fd, buf, len, off) != (ssize_t)len)
+		ret = -EIO;
+	free(buf);
+	return ret ? ret : (fsync(fd) ? -errno : 0);
+}
+
+/* Number of damaged sectors in [off, off + len) of @fd, or -errno. */
+static long check_pattern(int fd, uint64_t off, size_t len, uint32_t tag)
+{
+	void *buf;
+	long bad;
+
+	if (posix_memalign(&buf, 4096, len))
+		return -ENOMEM;
+	if (pread(fd, buf, len, off) != (ssize_t)len)
+		bad = -errno;
+	else
+		bad = sd_check(buf, len, tag, off / 512, 1);
+	free(buf);
+	return bad;
+}
+
+/*
+ * Give loop device @path (open as *@lfd) a new backing file @file of @mib
+ * MiB: LOOP_CLR_FD, then LOOP_CONFIGURE on a new descriptor (since 6.11 the
+ * clear happens at the last close).  *@lfd is the new descriptor.
+ */
+static int loop_reconfigure(int *lfd, const char *path, const char *file,
+			    int mib)
+{
+	struct loop_config cfg;
+	int bfd, fd = -1, i, ret = -EBUSY;
+
+	bfd = open(file, O_RDWR | O_CREAT, 0600);
+	if (bfd < 0)
+		return -errno;
+	if (ftruncate(bfd, (off_t)mib << 20)) {
+		close(bfd);
+		return -errno;
+	}
+	if (ioctl(*lfd, LOOP_CLR_FD, 0)) {
+		close(bfd);
+		return -errno;
+	}
+	close(*lfd);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fd = bfd;
+	for (i = 0; i < 300 && ret; i++) {
+		fd = open(path, O_RDWR);
+		if (fd < 0) {
+			ret = -errno;
+		} else {
+			ret = ioctl(fd, LOOP_CONFIGURE, &cfg) ? -errno : 0;
+			if (ret)
+				close(fd);
+		}
+		if (ret)
+			usleep(10000);
+	}
+	close(bfd);
+	*lfd = ret ? -1 : fd;
+	return ret;
+}
+
+/* Load a new one-target table into dm device @name and swap it in. */
+static int dm_reload(const char *name, const char *type, uint64_t len,
+		     const char *params)
+{
+	char buf[16384];
+	struct dm_ioctl *dmi;
+	struct dm_target_spec *t;
+	int fd, ret = 0;
+
+	fd = open("/dev/mapper/control", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	dmi = dm_hdr(buf, sizeof(buf), name);
+	dmi->target_count = 1;
+	t = (struct dm_target_spec *)(buf + sizeof(*dmi));
+	t->length = len;
+	strncpy(t->target_type, type, sizeof(t->target_type) - 1);
+	strcpy((char *)(t + 1), params);
+	if (ioctl(fd, DM_TABLE_LOAD, dmi))
+		ret = -errno;
+	dmi = dm_hdr(buf, sizeof(buf), name);
+	dmi->flags = DM_SUSPEND_FLAG;
+	if (!ret && ioctl(fd, DM_DEV_SUSPEND, dmi))
+		ret = -errno;
+	dmi = dm_hdr(buf, sizeof(buf), name);
+	if (!ret && ioctl(fd, DM_DEV_SUSPEND, dmi))	/* resume: swap */
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int dev_of(const char *path, unsigned int *maj, unsigned int *min)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	*maj = major(st.st_rdev);
+	*min = minor(st.st_rdev);
+	return 0;
+}
+
+FIXTURE(part) {
+	int lfd;	/* the whole loop disk */
+	int pfd;	/* its partition, attached, kept open */
+	char part[96];
+};
+
+FIXTURE_SETUP(part)
+{
+	self->pfd = -1;
+	self->lfd = loop_with_partition("/tmp/trust_dev.part", 32, self->part,
+					sizeof(self->part));
+	ASSERT_LE(0, self->lfd);
+	self->pfd = open(self->part, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, self->pfd);
+	ASSERT_EQ(0, bf_attach(self->pfd));
+}
+
+FIXTURE_TEARDOWN(part)
+{
+	destroy_all_snapshots();
+	if (self->pfd >= 0) {
+		bf_detach(self->pfd);
+		close(self->pfd);
+	}
+	loop_destroy(self->lfd, "/tmp/trust_dev.part");
+	unlink("/tmp/trust_dev.store");
+}
+
+/*
+ * BLKPG_DEL_PARTITION and BLKRRPART on a disk whose tracked partition is
+ * open: the kernel says EBUSY and nothing happens, so the filter, its
+ * history and a taken snapshot must stay exactly as they were.
+ */
+TEST_F(part, refused_delete_and_rescan_keep_everything)
+{
+	struct blkpg_partition bp = { .pno = 1 };
+	struct blkpg_ioctl_arg arg = {
+		.op = BLKPG_DEL_PARTITION,
+		.datalen = sizeof(bp),
+		.data = &bp,
+	};
+	struct blksnap_cbtinfo before, after;
+	struct blksnap_snapshotinfo info;
+	struct blksnap_uuid id;
+	char spath[64];
+	int cfd, sfd, ifd;
+
+	cfd = ctl_open();
+	ASSERT_LE(0, cfd);
+	sfd = loop_create("/tmp/trust_dev.store", 32, 0, spath, sizeof(spath));
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, write_pattern(self->pfd, 0, 1 << 20, 7));
+	ASSERT_EQ(0, snap_create_take(cfd, &id, &self->pfd, 1, spath, 0,
+				      32 << 11));
+	ASSERT_EQ(0, cbt_info(self->pfd, &before));
+
+	ASSERT_EQ(-1, ioctl(self->lfd, BLKPG, &arg));
+	ASSERT_EQ(EBUSY, errno);
+	ASSERT_EQ(-1, ioctl(self->lfd, BLKRRPART, 0));
+	ASSERT_EQ(EBUSY, errno);
+	usleep(500000);		/* what the removal worker would do, it did */
+
+	/* still attached, same history */
+	ASSERT_EQ(0, cbt_info(self->pfd, &after));
+	EXPECT_TRUE(same_uuid(&before, &after));
+	EXPECT_EQ(before.changes_number, after.changes_number);
+	/* the snapshot is intact and its image readable */
+	ASSERT_EQ(0, snap_info(self->pfd, &info));
+	EXPECT_EQ(0, info.error_code);
+	ASSERT_EQ(0, write_pattern(self->pfd, 0, 1 << 20, 8));
+	ifd = snap_open_image(self->pfd, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, ifd);
+	EXPECT_EQ(0, check_pattern(ifd, 0, 1 << 20, 7));
+	close(ifd);
+	EXPECT_EQ(0, snap_destroy(cfd, &id));
+	loop_destroy(sfd, "/tmp/trust_dev.store");
+	close(cfd);
+}
+
+/* The partition really goes once it is closed: the filter goes with it. */
+TEST_F(part, real_delete_detaches)
+{
+	struct blkpg_partition bp = { .pno = 1 };
+	struct blkpg_ioctl_arg arg = {
+		.op = BLKPG_DEL_PARTITION,
+		.datalen = sizeof(bp),
+		.data = &bp,
+	};
+	int refs = module_refcnt();
+
+	ASSERT_LT(0, refs);
+	close(self->pfd);
+	self->pfd = -1;
+	ASSERT_EQ(0, ioctl(self->lfd, BLKPG, &arg));
+	/* the attachment's module reference goes away */
+	EXPECT_EQ(refs - 1, wait_refcnt(refs - 1, 5000));
+}
+
+FIXTURE(media) {
+	int lfd;
+	int cfd;
+	char path[64];
+};
+
+FIXTURE_SETUP(media)
+{
+	self->cfd = ctl_open();
+	ASSERT_LE(0, self->cfd);
+	self->lfd = loop_create("/tmp/trust_dev.a", 16, 0, self->path,
+				sizeof(self->path));
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, bf_attach(self->lfd));
+}
+
+FIXTURE_TEARDOWN(media)
+{
+	destroy_all_snapshots();
+	if (self->lfd < 0)
+		self->lfd = open(self->path, O_RDWR);
+	bf_detach(self->lfd);
+	loop_destroy(self->lfd, "/tmp/trust_dev.a");
+	unlink("/tmp/trust_dev.b");
+	unlink("/tmp/trust_dev.store");
+	close(self->cfd);
+}
+
+/* A loop device given another backing file: the history is not its. */
+TEST_F(media, loop_new_file_new_generation)
+{
+	struct blksnap_cbtinfo before, after;
+
+	ASSERT_EQ(0, write_pattern(self->lfd, 0, 65536, 1));
+	ASSERT_EQ(0, cbt_switch(self->lfd));
+	ASSERT_EQ(0, cbt_info(self->lfd, &before));
+	ASSERT_EQ(0, loop_reconfigure(&self->lfd, self->path,
+				      "/tmp/trust_dev.b", 16));
+	ASSERT_EQ(0, cbt_switch(self->lfd));
+	ASSERT_EQ(0, cbt_info(self->lfd, &after));
+	EXPECT_FALSE(same_uuid(&before, &after));
+	EXPECT_EQ(1, after.changes_number);
+}
+
+/* A snapshot of the old media must not serve the new media's data. */
+TEST_F(media, loop_new_file_corrupts_taken_snapshot)
+{
+	struct blksnap_snapshot_event ev;
+	struct blksnap_snapshotinfo info;
+	struct blksnap_uuid id;
+	char spath[64];
+	int sfd, ifd, bfd;
+	long bad;
+
+	sfd = loop_create("/tmp/trust_dev.store", 16, 0, spath, sizeof(spath));
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, write_pattern(self->lfd, 0, 1 << 20, 1));
+	ASSERT_EQ(0, snap_create_take(self->cfd, &id, &self->lfd, 1, spath, 0,
+				      16 << 11));
+	/* the new media carries other data at the same place */
+	bfd = open("/tmp/trust_dev.b", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, bfd);
+	close(bfd);
+	ASSERT_EQ(0, loop_reconfigure(&self->lfd, self->path,
+				      "/tmp/trust_dev.b", 16));
+	ASSERT_EQ(0, write_pattern(self->lfd, 0, 1 << 20, 2));
+
+	ASSERT_EQ(0, snap_info(self->lfd, &info));
+	EXPECT_EQ(-ESTALE, info.error_code);
+	ifd = snap_open_image(self->lfd, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, ifd);
+	bad = check_pattern(ifd, 0, 1 << 20, 1);
+	EXPECT_GT(0, bad) TH_LOG("the image read gave %ld bad sectors instead of an error", bad);
+	close(ifd);
+	/* the agent hears of it: low space at CREATE, then corrupted */
+	while (!snap_wait(self->cfd, &id, 100, &ev) &&
+	       ev.code != blksnap_event_code_corrupted)
+		;
+	EXPECT_EQ(blksnap_event_code_corrupted, ev.code);
+	EXPECT_EQ(0, snap_destroy(self->cfd, &id));
+	loop_destroy(sfd, "/tmp/trust_dev.store");
+}
+
+/* A dm table that maps the device elsewhere (same size): new history. */
+TEST(dm_table_swap_new_generation)
+{
+	struct blksnap_cbtinfo before, after;
+	unsigned int ma = 0, mi = 0, mb = 0, mj = 0;
+	char a[64], b[64], dm[64], params[64];
+	int la, lb, fd;
+
+	la = loop_create("/tmp/trust_dev.da", 8, 0, a, sizeof(a));
+	ASSERT_LE(0, la);
+	lb = loop_create("/tmp/trust_dev.db", 8, 0, b, sizeof(b));
+	ASSERT_LE(0, lb);
+	ASSERT_EQ(0, dev_of(a, &ma, &mi));
+	ASSERT_EQ(0, dev_of(b, &mb, &mj));
+	snprintf(params, sizeof(params), "%u:%u 0", ma, mi);
+	ASSERT_EQ(0, dm_create("trust_swap", "linear", 8 << 11, params, dm,
+			       sizeof(dm)));
+	fd = open(dm, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bf_attach(fd));
+	ASSERT_EQ(0, write_pattern(fd, 0, 65536, 1));
+	ASSERT_EQ(0, cbt_switch(fd));
+	ASSERT_EQ(0, cbt_info(fd, &before));
+	snprintf(params, sizeof(params), "%u:%u 0", mb, mj);
+	ASSERT_EQ(0, dm_reload("trust_swap", "linear", 8 << 11, params));
+	ASSERT_EQ(0, cbt_switch(fd));
+	ASSERT_EQ(0, cbt_info(fd, &after));
+	EXPECT_FALSE(same_uuid(&before, &after));
+	bf_detach(fd);
+	close(fd);
+	dm_remove("trust_swap");
+	loop_destroy(la, "/tmp/trust_dev.da");
+	loop_destroy(lb, "/tmp/trust_dev.db");
+}
+
+/*
+ * pmem in DAX mode (guest booted with memmap=64M!1536M): file systems
+ * mounted -o dax write file data by memcpy, without bios.
+ */
+TEST(dax_device_refused)
+{
+	char flag[8] = "";
+	int fd, sfd;
+
+	system("insmod /lib/modules/libnvdimm.ko 2>/dev/null; insmod /lib/modules/nd_btt.ko 2>/dev/null; insmod /lib/modules/nd_pmem.ko 2>/dev/null; insmod /lib/modules/nd_e820.ko 2>/dev/null");
+	if (wait_for_node("/dev/pmem0"))
+		SKIP(return, "no /dev/pmem0 (needs nd_e820 + nd_pmem and memmap=64M!1536M)");
+	sfd = open("/sys/block/pmem0/queue/dax", O_RDONLY);
+	if (sfd < 0 || read(sfd, flag, sizeof(flag) - 1) < 1 || flag[0] != '1') {
+		if (sfd >= 0)
+			close(sfd);
+		SKIP(return, "/dev/pmem0 is not DAX-capable here");
+	}
+	close(sfd);
+	fd = open("/dev/pmem0", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EOPNOTSUPP, bf_attach(fd));
+	bf_detach(fd);
+	close(fd);
+}
+
+/* A zoned null_blk device made through configfs. */
+TEST(zoned_device_refused)
+{
+	const char *dir = "/sys/kernel/config/nullb/trust_zoned";
+	char path[128], idx[16] = "", node[32];
+	int fd, n;
+
+	if (access("/sys/kernel/config/nullb", F_OK))
+		system("insmod /lib/modules/null_blk.ko nr_devices=0");
+	if (access("/sys/kernel/config/nullb", F_OK))
+		SKIP(return, "null_blk has no configfs interface here");
+	ASSERT_EQ(0, mkdir(dir, 0755));
+#define SET(attr, val) do {						\
+		snprintf(path, sizeof(path), "%s/%s", dir, attr);	\
+		fd = open(path, O_WRONLY);				\
+		ASSERT_LE(0, fd);					\
+		ASSERT_LT(0, write(fd, val, strlen(val)));		\
+		close(fd);						\
+	} while (0)
+	SET("size", "256");
+	SET("zoned", "1");
+	SET("zone_size", "4");
+	SET("memory_backed", "1");
+	SET("power", "1");
+#undef SET
+	snprintf(path, sizeof(path), "%s/index", dir);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, idx, sizeof(idx) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	snprintf(node, sizeof(node), "/dev/nullb%d", atoi(idx));
+	ASSERT_EQ(0, wait_for_node(node));
+	fd = open(node, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EOPNOTSUPP, bf_attach(fd));
+	bf_detach(fd);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/power", dir);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		write(fd, "0", 1);
+		close(fd);
+	}
+	rmdir(dir);
+}
+
+/*
+ * Detach frees each filter entry by call_rcu(); unloading right after must
+ * wait for those callbacks (their code is in the module).
+ */
+TEST(unload_right_after_detach)
+{
+	char path[64];
+	int i, lfd;
+
+	for (i = 0; i < 30; i++) {
+		lfd = loop_create("/tmp/trust_dev.u", 4, 0, path, sizeof(path));
+		ASSERT_LE(0, lfd);
+		ASSERT_EQ(0, bf_attach(lfd));
+		ASSERT_EQ(0, bf_detach(lfd));
+		loop_destroy(lfd, "/tmp/trust_dev.u");
+		ASSERT_EQ(0, system("rmmod blksnap"));
+		ASSERT_EQ(0, system("insmod /ko/blksnap.ko"));
+	}
+}
+
+TEST_HARNESS_MAIN
