@@ -327,7 +327,7 @@ TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 	pthread_t th;
 
 	if (access("/sys/kernel/config/nullb", F_OK))
-		system("insmod /lib/modules/null_blk.ko nr_devices=0");
+		system("mount -t configfs configfs /sys/kernel/config 2>/dev/null; insmod /lib/modules/null_blk.ko nr_devices=0 2>/dev/null");
 	if (access("/sys/kernel/config/nullb", F_OK))
 		SKIP(return, "null_blk has no configfs interface here");
 	ASSERT_EQ(0, mkdir(dir, 0755));
