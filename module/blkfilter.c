@@ -456,15 +456,36 @@ void blkfilter_unlock(void)
 	mutex_unlock(&bf_mutex);
 }
 
+/* Stop new bios from entering the filter of @e; they wait from now on. */
+static void bf_freeze_start(struct bf_entry *e)
+{
+	lockdep_assert_held(&bf_mutex);
+	reinit_completion(&e->drained);
+	WRITE_ONCE(e->frozen, true);
+	percpu_ref_kill(&e->ref);
+}
+
+/* Let bios into the filter of @e again, drained or not. */
+static void bf_freeze_end(struct bf_entry *e)
+{
+	lockdep_assert_held(&bf_mutex);
+	percpu_ref_resurrect(&e->ref);
+	WRITE_ONCE(e->frozen, false);
+	smp_wmb();	/* the state before the sequence that waiters test */
+	WRITE_ONCE(bf_unfreeze_seq, bf_unfreeze_seq + 1);
+	wake_up_all(&bf_unfreeze_wq);
+}
+
 /**
  * blkfilter_freeze() - Stop bios from entering a filter.
  * @flt: An attached filter.
  *
- * Waits until no ops->submit_bio call of @flt is running; until
- * blkfilter_unfreeze(), new bios for the device wait before the filter
- * (REQ_NOWAIT ones fail with BLK_STS_AGAIN).  Bios handed to the worker
- * wait as well.  Queue freezing cannot do this: the hook runs before the
- * request queue is entered.
+ * Waits until no ops->submit_bio call of @flt is running and every write
+ * that passed the filter has completed; until blkfilter_unfreeze(), new
+ * bios for the device wait before the filter (REQ_NOWAIT ones and those
+ * submitted inside another driver's submission go to the worker, which
+ * waits).  Queue freezing cannot do this: the hook runs before the request
+ * queue is entered.
  *
  * Context: blkfilter_lock() held; may sleep.
  * Return: 0, or -EINVAL if already frozen.
@@ -476,11 +497,64 @@ int blkfilter_freeze(struct blkfilter *flt)
 	lockdep_assert_held(&bf_mutex);
 	if (e->frozen)
 		return -EINVAL;
-	reinit_completion(&e->drained);
-	WRITE_ONCE(e->frozen, true);
-	percpu_ref_kill(&e->ref);
+	bf_freeze_start(e);
 	wait_for_completion(&e->drained);
 	return 0;
+}
+
+/* How long a filter may take to drain while others are frozen. */
+#define BF_FREEZE_SET_WAIT	msecs_to_jiffies(250)
+
+/**
+ * blkfilter_freeze_set() - Freeze several filters together.
+ * @flts: The filters, none frozen; reordered in place.
+ * @n: Their number.
+ *
+ * A freeze waits for the writes in flight below a filter.  When one
+ * filtered device is stacked on another (a loop device whose file lives on
+ * the other, a device-mapper or md target on it), the upper device's
+ * writes complete only through the lower one, so the upper one must be
+ * frozen first or its drain would wait forever.  The order is found by
+ * trying: a filter that does not drain within BF_FREEZE_SET_WAIT while
+ * filters before it are frozen moves to the front, and everything starts
+ * again.  The first filter of a try may take as long as its writes take.
+ * On success @flts is in the order that worked; unfreeze with
+ * blkfilter_unfreeze() in any order.
+ *
+ * Context: blkfilter_lock() held; may sleep.
+ * Return: 0, or -EDEADLK (nothing frozen) when no order drained within
+ * n * n tries.
+ */
+int blkfilter_freeze_set(struct blkfilter **flts, int n)
+{
+	struct blkfilter *flt;
+	int tries, i, j;
+
+	lockdep_assert_held(&bf_mutex);
+	for (tries = 0; tries <= n * n; tries++) {
+		for (i = 0; i < n; i++) {
+			struct bf_entry *e = flts[i]->priv;
+
+			bf_freeze_start(e);
+			if (!i) {
+				wait_for_completion(&e->drained);
+				continue;
+			}
+			if (!wait_for_completion_timeout(&e->drained,
+							 BF_FREEZE_SET_WAIT))
+				break;
+		}
+		if (i == n)
+			return 0;
+		for (j = 0; j <= i; j++)
+			bf_freeze_end(flts[j]->priv);
+		/* @flts[i] waits for one before it: it goes first */
+		flt = flts[i];
+		memmove(&flts[1], &flts[0], i * sizeof(*flts));
+		flts[0] = flt;
+	}
+	pr_warn("no order of %d filters drains: freeze refused\n", n);
+	return -EDEADLK;
 }
 
 /**
@@ -530,11 +604,7 @@ void blkfilter_unfreeze(struct blkfilter *flt)
 	lockdep_assert_held(&bf_mutex);
 	if (WARN_ON_ONCE(!e->frozen))
 		return;
-	percpu_ref_reinit(&e->ref);
-	WRITE_ONCE(e->frozen, false);
-	smp_wmb();	/* the state before the sequence that waiters test */
-	WRITE_ONCE(bf_unfreeze_seq, bf_unfreeze_seq + 1);
-	wake_up_all(&bf_unfreeze_wq);
+	bf_freeze_end(e);
 }
 
 static void bf_ref_release(struct percpu_ref *ref)

@@ -109,6 +109,7 @@ void blkfilter_lock(void);
 void blkfilter_unlock(void);
 void blkfilter_assert_locked(void);
 int blkfilter_freeze(struct blkfilter *flt);
+int blkfilter_freeze_set(struct blkfilter **flts, int n);
 void blkfilter_prepare_freeze(struct blkfilter *flt);
 void blkfilter_end_prepare(struct blkfilter *flt);
 void blkfilter_unfreeze(struct blkfilter *flt);

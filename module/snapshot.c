@@ -229,6 +229,7 @@ static int snapshot_take_locked(struct snapshot *s)
 {
 	struct diff_area **areas = NULL;
 	struct tracker **members = NULL;
+	struct blkfilter **flts = NULL;
 	struct tracker *t;
 	int n = 0, i, frozen = 0, ret = 0;
 
@@ -244,7 +245,8 @@ static int snapshot_take_locked(struct snapshot *s)
 
 	members = kcalloc(n, sizeof(*members), GFP_KERNEL);
 	areas = kcalloc(n, sizeof(*areas), GFP_KERNEL);
-	if (!members || !areas) {
+	flts = kcalloc(n, sizeof(*flts), GFP_KERNEL);
+	if (!members || !areas || !flts) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -267,7 +269,11 @@ static int snapshot_take_locked(struct snapshot *s)
 			goto out_thaw;
 	}
 	for (i = 0; i < n; i++)
-		blkfilter_freeze(&members[i]->filter);
+		flts[i] = &members[i]->filter;
+	/* stacked members: in an order where each one's writes can drain */
+	ret = blkfilter_freeze_set(flts, n);
+	if (ret)
+		goto out_thaw;
 	for (i = 0; i < n && !ret; i++) {
 		mutex_lock(&members[i]->ctl_lock);
 		ret = cbt_map_switch(members[i]->cbt_map,
@@ -304,6 +310,7 @@ out_put_areas:
 		if (areas[i])
 			diff_area_put(areas[i]);
 out_free:
+	kfree(flts);
 	kfree(areas);
 	kfree(members);
 	return ret;
