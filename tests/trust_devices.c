@@ -437,7 +437,10 @@ TEST(zoned_device_refused)
 	n = read(fd, idx, sizeof(idx) - 1);
 	close(fd);
 	ASSERT_LT(0, n);
-	snprintf(node, sizeof(node), "/dev/nullb%d", atoi(idx));
+	/* named after the configfs directory (nullb<index> before 5.19) */
+	snprintf(node, sizeof(node), "/dev/trust_zoned");
+	if (wait_for_node(node))
+		snprintf(node, sizeof(node), "/dev/nullb%d", atoi(idx));
 	ASSERT_EQ(0, wait_for_node(node));
 	fd = open(node, O_RDWR);
 	ASSERT_LE(0, fd);

@@ -353,7 +353,10 @@ TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 	n = read(fd, idx, sizeof(idx) - 1);
 	close(fd);
 	ASSERT_LT(0, n);
-	snprintf(node, sizeof(node), "/dev/nullb%d", atoi(idx));
+	/* named after the configfs directory (nullb<index> before 5.19) */
+	snprintf(node, sizeof(node), "/dev/trust_poll");
+	if (wait_for_node(node))
+		snprintf(node, sizeof(node), "/dev/nullb%d", atoi(idx));
 	ASSERT_EQ(0, wait_for_node(node));
 
 	bfd = open(node, O_RDWR | O_DIRECT);
