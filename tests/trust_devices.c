@@ -461,7 +461,21 @@ TEST(zoned_device_refused)
  * wait for those callbacks (their code is in the module).  Last in this
  * program: a load takes seconds under emulation (ftrace patches text).
  */
-TEST(unload_right_after_detach)
+FIXTURE(unload) {
+	int unused;
+};
+
+FIXTURE_SETUP(unload)
+{
+}
+
+FIXTURE_TEARDOWN(unload)
+{
+	if (access("/dev/blksnap-control", F_OK))
+		system("insmod /ko/blksnap.ko");
+}
+
+TEST_F_TIMEOUT(unload, right_after_detach, 600)
 {
 	char path[64];
 	int i, lfd;
