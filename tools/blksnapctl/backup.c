@@ -139,14 +139,14 @@ static int copy_range(int in, int out, uint64_t off, uint64_t len,
 {
 	while (len) {
 		size_t n = len < BUFSZ ? len : BUFSZ;
-		ssize_t r = pread(in, buf, n, off);
+		ssize_t r = img_pread(in, buf, n, off);
 
 		if (r < 0)
 			return -errno;
 		if ((size_t)r != n)
 			return -EIO;
 		if (!(sparse && is_zero(buf, n))) {
-			r = pwrite(out, buf, n, off);
+			r = out_pwrite(out, buf, n, off);
 			if (r < 0)
 				return -errno;
 			if ((size_t)r != n)
@@ -241,7 +241,7 @@ static int resolve(const char *arg, char *image, char *origin, size_t len)
 	}
 	if (stat(arg, &st))
 		return fail(-errno, "%s: %s", arg, strerror(errno));
-	if (!S_ISBLK(st.st_mode))
+	if (!is_bdev(&st))
 		return fail(-ENOTBLK, "%s: not a block device (give a snapshot UUID, the original device or its image)",
 			    arg);
 	base = strrchr(arg, '/');
@@ -267,8 +267,7 @@ static int resolve(const char *arg, char *image, char *origin, size_t len)
 	if (info.error_code)
 		return fail(info.error_code, "%s: its snapshot is corrupted (%s); the image cannot be read",
 			    origin, strerror(-info.error_code));
-	snprintf(image, len, "/dev/%s", (char *)info.image);
-	return 0;
+	return image_path((char *)info.image, image, len);
 }
 
 /* An image named after another device than @origin is a mistake. */

@@ -332,49 +332,6 @@ void uuid_format(const struct blksnap_uuid *id, char *buf)
 		b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* Open a block device for the BLKFILTER ioctls. */
-int open_bdev(const char *path, int *fd)
-{
-	struct stat st;
-
-	if (stat(path, &st))
-		return -errno;
-	if (!S_ISBLK(st.st_mode))
-		return -ENOTBLK;
-	*fd = open(path, O_RDWR | O_CLOEXEC);
-	if (*fd < 0 && (errno == EROFS || errno == EACCES))
-		*fd = open(path, O_RDONLY | O_CLOEXEC);
-	return *fd < 0 ? -errno : 0;
-}
-
-int bdev_size(int fd, uint64_t *bytes)
-{
-	return ioctl(fd, BLKGETSIZE64, bytes) ? -errno : 0;
-}
-
-int bf_name_ioctl(int fd, unsigned long cmd)
-{
-	struct blkfilter_name n;
-
-	memset(&n, 0, sizeof(n));
-	memcpy(n.name, "blksnap", sizeof("blksnap"));
-	return ioctl(fd, cmd, &n) ? -errno : 0;
-}
-
-int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen)
-{
-	struct blkfilter_ctl ctl;
-	int ret;
-
-	memset(&ctl, 0, sizeof(ctl));
-	memcpy(ctl.name, "blksnap", sizeof("blksnap"));
-	ctl.cmd = cmd;
-	ctl.optlen = optlen;
-	ctl.opt = (uintptr_t)opt;
-	ret = ioctl(fd, BLKFILTER_CTL, &ctl);
-	return ret < 0 ? -errno : ret;
-}
-
 int cbt_info(int fd, struct blksnap_cbtinfo *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -421,40 +378,16 @@ int snap_info(int fd, struct blksnap_snapshotinfo *info)
 	return ret < 0 ? ret : 0;
 }
 
-int ctl_open(int *fd)
-{
-	*fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
-	if (*fd >= 0)
-		return 0;
-	if (errno == ENOENT || errno == ENODEV || errno == ENXIO) {
-		msg("%s is missing: the blksnap module is not loaded (run: modprobe blksnap)",
-		    CTL_PATH);
-		return -ENXIO;
-	}
-	if (errno == EACCES || errno == EPERM)
-		msg("%s: permission denied (run as root)", CTL_PATH);
-	else
-		msg("%s: %s", CTL_PATH, strerror(errno));
-	return -errno;
-}
-
 /* Exit code of a failed ctl_open(): the module is missing, or errno's. */
 int ctl_exit(int err)
 {
 	return err == -ENXIO ? EX_NOMOD : errno_exit(err);
 }
 
-int ctl_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	int ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
-}
-
 /* Path of the node of block device MAJ:MIN: /dev/block/M:m or /dev/NAME. */
 int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len)
 {
-	char path[64], line[256];
+	char path[4200], line[256];
 	struct stat st;
 	FILE *f;
 
@@ -462,7 +395,8 @@ int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len)
 	if (!stat(buf, &st) && S_ISBLK(st.st_mode) &&
 	    st.st_rdev == makedev(maj, min))
 		return 0;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", maj, min);
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/uevent",
+		 sysfs_root(), maj, min);
 	f = fopen(path, "re");
 	if (!f)
 		return -ENODEV;
@@ -484,18 +418,18 @@ int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len)
 /* The whole disk of a partition (or @dev itself). */
 int whole_disk_of(dev_t dev, dev_t *disk)
 {
-	char path[96], real[4096], line[64];
+	char path[4200], real[4096], line[64];
 	unsigned int maj, min;
 	char *slash;
 	FILE *f;
 
 	*disk = dev;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition",
-		 major(dev), minor(dev));
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/partition",
+		 sysfs_root(), major(dev), minor(dev));
 	if (access(path, F_OK))
 		return 0;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev),
-		 minor(dev));
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u", sysfs_root(),
+		 major(dev), minor(dev));
 	if (!realpath(path, real))
 		return -errno;
 	slash = strrchr(real, '/');

@@ -438,8 +438,7 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 			   path, major(st.st_dev), minor(st.st_dev));
 		goto out_unlink;
 	}
-	ret = devnode_of(major(st.st_dev), minor(st.st_dev), bdev,
-			 sizeof(bdev));
+	ret = storage_bdev_of(st.st_dev, bdev, sizeof(bdev));
 	if (ret) {
 		ret = fail(ret, "%s: its file system is on %u:%u, which is not a block device node (tmpfs, network or multi-device file systems cannot hold storage)",
 			   path, major(st.st_dev), minor(st.st_dev));
@@ -452,8 +451,8 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 	}
 	if ((uint64_t)st.st_size > size)
 		size = st.st_size;
-	if (fallocate(fd, 0, 0, size)) {
-		ret = -errno;
+	ret = file_fallocate(fd, size);
+	if (ret) {
 		if (ret == -EOPNOTSUPP)
 			ret = fail(ret, "%s: the file system cannot preallocate (fallocate); use a file on ext4 or xfs, or a block device",
 				   path);
