@@ -211,15 +211,39 @@ int parse_exact(int argc, char **argv, const struct optdef *defs,
 	return 0;
 }
 
+/*
+ * The one number parser of every numeric argument: decimal digits, or
+ * hexadecimal after an explicit "0x"; never octal (strtoull's base 0 reads
+ * a zero-padded 0001000 as 512).  No sign, no space.  *@end: what follows.
+ */
+static int parse_num(const char *s, uint64_t *v, const char **end)
+{
+	int base = 10;
+	char *e;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!isxdigit((unsigned char)*s))
+			return -EINVAL;
+	} else if (!isdigit((unsigned char)*s)) {
+		return -EINVAL;
+	}
+	errno = 0;
+	*v = strtoull(s, &e, base);
+	if (errno)
+		return -EINVAL;
+	*end = e;
+	return 0;
+}
+
 int parse_u64(const char *s, uint64_t *v)
 {
-	char *end;
+	const char *end;
 
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	if (errno || *end)
+	if (parse_num(s, v, &end) || *end)
 		return -EINVAL;
 	return 0;
 }
@@ -228,14 +252,10 @@ int parse_u64(const char *s, uint64_t *v)
 int parse_size(const char *s, uint64_t *v)
 {
 	unsigned int shift = 0;
-	char *end;
+	const char *end;
 	uint64_t n;
 
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno)
+	if (parse_num(s, &n, &end))
 		return -EINVAL;
 	switch (toupper((unsigned char)*end)) {
 	case 0:
@@ -915,7 +935,10 @@ static int cmd_snapshot_collect(int argc, char **argv)
 	c.ids = NULL;
 	for (tries = 0; tries < 10; tries++) {
 		ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &c);
-		if (ret != -ENODATA)
+		/* the probe (no array) gives the count: 0, or ENODATA */
+		if (ret && ret != -ENODATA)
+			break;
+		if (!ret && (ids || !c.count))
 			break;
 		free(ids);
 		ids = calloc(c.count + 4, sizeof(*ids));

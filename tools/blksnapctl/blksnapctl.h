@@ -109,10 +109,12 @@ int state_add_line(const struct blksnap_uuid *id, const char *fmt, ...)
 int state_devices(const struct blksnap_uuid *id, dev_t *devs, int max);
 int storage_append_file(int cfd, const struct blksnap_uuid *id,
 			const char *path, uint64_t size, int force,
-			uint64_t *appended);
+			uint64_t *appended, int quiet_exist);
+#define STORAGE_EXISTS (-1)	/* storage_append_file(): the file exists */
 int storage_append_dev(int cfd, const struct blksnap_uuid *id,
 		       const char *path, struct blksnap_sectors *r,
 		       unsigned int n);
+int dev_stack_has(dev_t top, dev_t target);
 int state_cleanup(const struct blksnap_uuid *id, int keep, int *nfiles);
 
 /* Commands. */
