@@ -29,16 +29,16 @@ ok() { # condition-status description
 run() {
 	out=$("$BIN" "$@" 2>"$T/.err"); rc=$?
 	err=$(cat "$T/.err")
-	echo "# \$ blksnapctl $* -> $rc" >&2
-	[ -n "$err" ] && printf '#   %s\n' "$err" | head -5 >&2
+	local a="$*"; echo "# \$ blksnapctl ${a//$'\n'/\\n} -> $rc" >&2
+	[ -n "$err" ] && printf '%s\n' "$err" | sed 's/^/#   /' | head -5 >&2
 	return 0
 }
 runenv() { # VAR=VALUE blksnapctl args
 	local e=$1; shift
 	out=$(env "$e" "$BIN" "$@" 2>"$T/.err"); rc=$?
 	err=$(cat "$T/.err")
-	echo "# \$ $e blksnapctl $* -> $rc" >&2
-	[ -n "$err" ] && printf '#   %s\n' "$err" | head -5 >&2
+	local a="$*"; echo "# \$ $e blksnapctl ${a//$'\n'/\\n} -> $rc" >&2
+	[ -n "$err" ] && printf '%s\n' "$err" | sed 's/^/#   /' | head -5 >&2
 	return 0
 }
 MIB=1048576 BS=65536
