@@ -359,8 +359,11 @@ static int backup_image(int dev, int img, const char *base,
 	}
 	if (!ret)
 		ret = save_state(state, &s);
-	if (!ret && res)
+	if (!ret && res) {
 		res->full = !incr;
+		if (!incr)
+			res->copied = info.block_count;
+	}
 	if (out >= 0)
 		close(out);
 	free(map);
