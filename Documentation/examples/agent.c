@@ -433,6 +433,44 @@ static int take_snapshot(int ctl, int dev, const char *storage,
 }
 /* [end:snapshot] */
 
+/* [guide:events] */
+/*
+ * One thread per snapshot, from CREATE until DESTROY.  @grow appends at
+ * least @sectors more storage; *@corrupted is set (a positive errno) when
+ * a device of the snapshot is corrupted: its backup has failed.
+ */
+int event_loop(int ctl, const struct blksnap_uuid *id,
+	       int (*grow)(int ctl, const struct blksnap_uuid *id,
+			   __u64 sectors),
+	       volatile int *corrupted)
+{
+	struct blksnap_snapshot_event ev;
+
+	for (;;) {
+		memset(&ev, 0, sizeof(ev));
+		ev.id = *id;
+		ev.timeout_ms = 1000;
+		if (ioctl(ctl, IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, &ev)) {
+			if (errno == ENOENT || errno == EINTR)
+				continue;	/* nothing yet */
+			return errno == ESRCH ? 0 : -errno; /* destroyed */
+		}
+		if (ev.code == blksnap_event_code_low_free_space) {
+			struct blksnap_event_low_free_space *l =
+				(void *)ev.data;
+
+			if (grow(ctl, id, l->requested_nr_sect))
+				fprintf(stderr, "agent: no more storage\n");
+		} else if (ev.code == blksnap_event_code_corrupted) {
+			struct blksnap_event_corrupted *c = (void *)ev.data;
+
+			/* ENOSPC, EIO, ENODEV, EINVAL or ENOMEM */
+			*corrupted = c->err_code;
+		}
+	}
+}
+/* [end:events] */
+
 /* [guide:recover] */
 /*
  * After a crash or a kill: the snapshots of the previous run still exist
