@@ -1126,7 +1126,7 @@ static void usage(FILE *f)
 		"  snapshot create [DEV...]              prints the UUID\n"
 		"  snapshot add UUID DEV [--attach]\n"
 		"  snapshot append UUID DEV [START:COUNT...]\n"
-		"  snapshot append UUID FILE [--size SIZE] [--force]\n"
+		"  snapshot append UUID FILE --size SIZE [--force]  (a new file)\n"
 		"  snapshot take UUID\n"
 		"  snapshot info DEV\n"
 		"  snapshot collect\n"
@@ -1136,7 +1136,7 @@ static void usage(FILE *f)
 		"  backup full UUID|DEV|IMAGE -o FILE [--state STATEFILE] [--verify]\n"
 		"  backup incremental DEV [IMAGE] --base FILE --state STATEFILE [--verify]\n"
 		"  version\n"
-		"SIZE: bytes, or with a suffix s (sectors), K, M, G, T.\n"
+		"Numbers: decimal, or hex with 0x.  SIZE: bytes, or with a suffix s (sectors), K, M, G, T.\n"
 		"See blksnapctl(8).\n");
 }
 
