@@ -73,6 +73,7 @@ static int read_map(int dev, const struct blksnap_cbtinfo *info, __u8 *map)
 	}
 	return 0;
 }
+
 /* [end:ctl] */
 
 /* [guide:state] */
@@ -170,6 +171,7 @@ static int load_state(const char *state, struct agent_state *s)
 	close(fd);
 	return n == (ssize_t)sizeof(*s) ? 0 : -EINVAL;
 }
+
 /* [end:state] */
 
 /* [guide:decide] */
@@ -202,6 +204,7 @@ static int incremental_ok(const struct agent_state *s,
 		return -EINVAL;
 	return 1;
 }
+
 /* [end:decide] */
 
 /* Copy [off, off + len) of @img to @out (the hooks above do the I/O). */
@@ -274,6 +277,7 @@ static int incremental_copy(int img, int out, const __u8 *map,
 	}
 	return fsync(out) ? -errno : 0;
 }
+
 /* [end:copy] */
 
 /* The result of one backup, for the caller (the guest test). */
@@ -370,6 +374,7 @@ static int backup_image(int dev, int img, const char *base,
 	free(buf);
 	return ret;
 }
+
 /* [end:backup] */
 
 /* [guide:snapshot] */
@@ -431,6 +436,7 @@ static int take_snapshot(int ctl, int dev, const char *storage,
 		ioctl(ctl, IOCTL_BLKSNAP_SNAPSHOT_DESTROY, id);
 	return ret;
 }
+
 /* [end:snapshot] */
 
 /* [guide:events] */
@@ -469,6 +475,7 @@ int event_loop(int ctl, const struct blksnap_uuid *id,
 		}
 	}
 }
+
 /* [end:events] */
 
 /* [guide:recover] */
@@ -512,6 +519,7 @@ static int destroy_stale(int ctl)
 	free(ids);
 	return 0;
 }
+
 /* [end:recover] */
 
 /* [guide:main] */
@@ -543,6 +551,7 @@ static int agent_run(const char *dev_path, const char *storage,
 	close(ctl);
 	return ret;
 }
+
 /* [end:main] */
 
 #ifndef AGENT_NO_MAIN

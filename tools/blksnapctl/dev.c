@@ -84,7 +84,6 @@ int ctl_ioctl(int fd, unsigned long cmd, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
-
 int is_bdev(const struct stat *st)
 {
 	return S_ISBLK(st->st_mode);
