@@ -655,6 +655,37 @@ TEST_F_TIMEOUT(bsc, agent_follows_guide, 300)
 }
 
 /*
+ * An image mounted read-write: writes through it (the journal replay at
+ * mount) raise the map after it is read, so the tool refuses to back it
+ * up until it is unmounted.  A backup into a file on the snapshotted
+ * device itself is warned about.
+ */
+TEST_F_TIMEOUT(bsc, image_mounted_rw_refused, 240)
+{
+	char id[40], image[64];
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	ASSERT_EQ(0, scratch_fs());
+	ASSERT_EQ(0, create(id, "/dev/vdb"));
+	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1", id));
+	ASSERT_EQ(0, tool("snapshot take %s", id));
+	ASSERT_EQ(0, image_of("/dev/vdb", image, sizeof(image)));
+	mkdir("/tmp/bsc-img", 0755);
+	ASSERT_EQ(0, mount(image, "/tmp/bsc-img", "ext4", 0, NULL));
+	EXPECT_EQ(6, tool("backup incremental /dev/vdb --base /tmp/bsc-vdb.img --state /tmp/bsc-vdb.state"));
+	EXPECT_NE(NULL, strstr(err, "mounted read-write"));
+	EXPECT_NE(0, access("/tmp/bsc-vdb.img", F_OK));
+	EXPECT_EQ(0, umount("/tmp/bsc-img"));
+	/* unmounted: fine; into a file on vdb itself: a warning */
+	EXPECT_EQ(0, tool("backup full /dev/vdb -o " FSDIR "/self.img"));
+	EXPECT_NE(NULL, strstr(err, "the device being backed up"));
+	EXPECT_EQ(0, unlink(FSDIR "/self.img"));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	cleanup();
+}
+
+/*
  * A file on a loop device whose backing file is on a device of the
  * snapshot: the storage would be inside the snapshot.  Refused.
  */

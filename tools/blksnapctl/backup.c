@@ -749,12 +749,13 @@ static int do_backup(const struct job *j)
 			tmp[0] = 0;
 			goto out;
 		}
-		if (!fstat(img, &dst) && !fstat(out, &ost) &&
-		    S_ISBLK(dst.st_mode) && j->origin &&
-		    !stat(j->origin, &dst) &&
-		    dev_stack_has(ost.st_dev, dst.st_rdev))
-			msg("warning: %s is on %s, the device being backed up: the backup's writes go through the snapshot's copy-on-write",
-			    j->out, j->origin);
+	}
+	/* the output on (a device stacked on) the origin: legal, but costly */
+	if (j->origin && !stat(j->origin, &dst) && S_ISBLK(dst.st_mode) &&
+	    !fstat(out, &ost) && dev_stack_has(ost.st_dev, dst.st_rdev))
+		msg("warning: %s is on %s, the device being backed up: every write of the backup goes through the snapshot's copy-on-write",
+		    j->out, j->origin);
+	if (full) {
 		progress_init(&p, size);
 		if (ftruncate(out, size))
 			ret = -errno;
