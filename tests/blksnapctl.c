@@ -14,6 +14,9 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+/* the agent guide's code, literally (Documentation/examples/agent.c) */
+#define AGENT_NO_MAIN
+#include "../Documentation/examples/agent.c"
 
 #define TOOL "/usr/sbin/blksnapctl"
 #define FSDIR "/tmp/bsc-fs"
@@ -321,19 +324,27 @@ TEST_F_TIMEOUT(bsc, file_storage_immutable, 240)
 	snprintf(state, sizeof(state), "/run/blksnapctl/%s", id);
 	EXPECT_EQ(0, access(state, F_OK));
 
-	/* a file the tool creates, and one that exists already */
+	/* a file the tool creates; one that exists already is refused */
 	ASSERT_EQ(0, tool("snapshot append %s " FSDIR "/diff1 --size 16M", id));
 	EXPECT_EQ(1, is_immutable(FSDIR "/diff1"));
 	fd = open(FSDIR "/mine", O_CREAT | O_WRONLY, 0600);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 8 * MIB));
+	ASSERT_EQ(0, fchown(fd, 65534, 65534));
 	close(fd);
-	ASSERT_EQ(0, tool("--json snapshot append %s " FSDIR "/mine", id));
-	EXPECT_EQ((long long)(8 * MIB), jnum("bytes"));
-	EXPECT_EQ(1, is_immutable(FSDIR "/mine"));
-	EXPECT_NE(0, unlink(FSDIR "/mine"));		/* EPERM: immutable */
+	EXPECT_EQ(1, tool("snapshot append %s " FSDIR "/mine", id));
+	EXPECT_NE(NULL, strstr(err, "only uses storage files it creates"));
+	EXPECT_EQ(0, is_immutable(FSDIR "/mine"));
+	EXPECT_EQ(1, tool("snapshot append %s " FSDIR "/mine --size 8M", id));
+	EXPECT_EQ(0, is_immutable(FSDIR "/mine"));
 	/* already in use */
-	EXPECT_EQ(6, tool("snapshot append %s " FSDIR "/mine", id));
+	EXPECT_EQ(1, tool("snapshot append %s " FSDIR "/diff1 --size 1M", id));
+	/* a directory others can write to */
+	mkdir(FSDIR "/open", 0777);
+	chmod(FSDIR "/open", 0777);
+	EXPECT_EQ(3, tool("snapshot append %s " FSDIR "/open/d --size 1M", id));
+	EXPECT_NE(0, access(FSDIR "/open/d", F_OK));
+	rmdir(FSDIR "/open");
 	/* and a device range */
 	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 0:8192", id));
 	ASSERT_EQ(0, tool("snapshot take %s", id));
@@ -345,9 +356,8 @@ TEST_F_TIMEOUT(bsc, file_storage_immutable, 240)
 	EXPECT_NE(NULL, strstr(out, "error 0"));
 
 	ASSERT_EQ(0, tool("--json snapshot destroy %s", id));
-	EXPECT_EQ(2, jnum("storage_files"));
+	EXPECT_EQ(1, jnum("storage_files"));
 	EXPECT_NE(0, access(FSDIR "/diff1", F_OK));	/* created: deleted */
-	EXPECT_EQ(0, is_immutable(FSDIR "/mine"));	/* given: kept */
 	EXPECT_NE(0, access(state, F_OK));
 	EXPECT_EQ(0, unlink(FSDIR "/mine"));
 
@@ -433,13 +443,19 @@ TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 	EXPECT_EQ(0, tool("snapshot destroy %s", id));
 	ASSERT_EQ(0, scribble("/dev/ram0", DEVSZ - 4096, 4096, 4));
 
-	/* snapshot 2, incremental onto a copy of the full backup */
+	/* snapshot 2, incremental onto the full backup, updated in place */
+	ASSERT_EQ(0, copy_file("/tmp/bsc-full.img", "/tmp/bsc-old.img"));
 	ASSERT_EQ(0, create(id, "/dev/ram0"));
 	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 0:65536", id));
 	ASSERT_EQ(0, tool("snapshot take %s", id));
 	ASSERT_EQ(0, image_of("/dev/ram0", image, sizeof(image)));
+	/* a copy of the base is not the base (the man page's mistake) */
 	ASSERT_EQ(0, copy_file("/tmp/bsc-full.img", "/tmp/bsc-inc.img"));
-	ASSERT_EQ(0, tool("--json backup incremental /dev/ram0 %s --base /tmp/bsc-inc.img --state /tmp/bsc.state --verify",
+	EXPECT_EQ(8, tool("backup incremental /dev/ram0 %s --base /tmp/bsc-inc.img --state /tmp/bsc.state",
+			  image));
+	EXPECT_NE(NULL, strstr(err, "is not the base"));
+	EXPECT_EQ(0, access("/tmp/bsc.state", F_OK));	/* refused: kept */
+	ASSERT_EQ(0, tool("--json backup incremental /dev/ram0 %s --base /tmp/bsc-full.img --state /tmp/bsc.state --verify",
 			  image));
 	EXPECT_NE(NULL, strstr(out, "\"mode\":\"incremental\""));
 	copied = jnum("blocks_copied");
@@ -447,18 +463,33 @@ TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 	EXPECT_EQ(1024, total);
 	/* 1 + 2 (100000 bytes from 64 KiB past 40 MiB) + 1 blocks */
 	EXPECT_EQ(4, copied);
-	EXPECT_GT(total / 10, copied);
-	EXPECT_EQ(0, same(image, "/tmp/bsc-inc.img", DEVSZ));
-	EXPECT_EQ(0, same("/dev/ram0", "/tmp/bsc-inc.img", DEVSZ));
-	EXPECT_NE(0, same("/tmp/bsc-full.img", "/tmp/bsc-inc.img", DEVSZ));
+	EXPECT_EQ(0, same(image, "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, same("/dev/ram0", "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_NE(0, same("/tmp/bsc-old.img", "/tmp/bsc-full.img", DEVSZ));
 
-	/* the image of another device */
-	EXPECT_EQ(8, tool("backup incremental /dev/ram1 %s --base /tmp/bsc-inc.img --state /tmp/bsc.state",
+	/* IMAGE must be this device's image: another one, no filter */
+	EXPECT_EQ(4, tool("backup incremental /dev/ram1 %s --base /tmp/bsc-full.img --state /tmp/bsc.state",
 			  image));
+	/* ... and any block device that is not its image */
+	EXPECT_EQ(8, tool("backup incremental /dev/ram0 /dev/ram2 --base /tmp/bsc-full.img --state /tmp/bsc.state"));
+	EXPECT_NE(NULL, strstr(err, "is not the snapshot image of"));
 
-	/* the same again: nothing new to copy */
-	ASSERT_EQ(0, tool("--json backup incremental /dev/ram0 --base /tmp/bsc-inc.img --state /tmp/bsc.state"));
-	EXPECT_EQ(0, jnum("blocks_copied"));
+	/* the same snapshot again: changes_number not above the saved: full */
+	ASSERT_EQ(0, tool("--json backup incremental /dev/ram0 --base /tmp/bsc-full.img --state /tmp/bsc.state"));
+	EXPECT_NE(NULL, strstr(out, "\"mode\":\"full\""));
+	EXPECT_NE(NULL, strstr(out, "changes_number not above"));
+	EXPECT_EQ(0, same(image, "/tmp/bsc-full.img", DEVSZ));
+
+	/* the old copy restored over the base: refused, nothing written */
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	ASSERT_EQ(0, scribble("/dev/ram0", 7 * MIB, 4096, 5));
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 0:65536", id));
+	ASSERT_EQ(0, tool("snapshot take %s", id));
+	ASSERT_EQ(0, image_of("/dev/ram0", image, sizeof(image)));
+	ASSERT_EQ(0, sh("cp /tmp/bsc-full.img /tmp/bsc-keep.img && cp /tmp/bsc-old.img /tmp/bsc-full.img"));
+	EXPECT_EQ(8, tool("backup incremental /dev/ram0 --base /tmp/bsc-full.img --state /tmp/bsc.state"));
+	EXPECT_EQ(0, same("/tmp/bsc-old.img", "/tmp/bsc-full.img", DEVSZ));
 
 	/* no state: a full copy, and it says so */
 	unlink("/tmp/bsc.state2");
@@ -475,14 +506,210 @@ TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 	ASSERT_EQ(0, create(id, "/dev/ram0"));
 	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 0:65536", id));
 	ASSERT_EQ(0, tool("snapshot take %s", id));
-	ASSERT_EQ(0, tool("backup incremental /dev/ram0 --base /tmp/bsc-inc.img --state /tmp/bsc.state"));
+	ASSERT_EQ(0, tool("backup incremental /dev/ram0 --base /tmp/bsc-new.img --state /tmp/bsc.state2"));
 	EXPECT_NE(NULL, strstr(out, "generation changed"));
 	EXPECT_EQ(0, tool("snapshot destroy %s", id));
-	unlink("/tmp/bsc-full.img");
-	unlink("/tmp/bsc-inc.img");
-	unlink("/tmp/bsc-new.img");
-	unlink("/tmp/bsc.state");
-	unlink("/tmp/bsc.state2");
+	sh("rm -f /tmp/bsc-full.img /tmp/bsc-inc.img /tmp/bsc-new.img /tmp/bsc-old.img /tmp/bsc-keep.img /tmp/bsc.state /tmp/bsc.state2");
+	cleanup();
+}
+
+/* Faults for the agent's copy: reads or writes reaching byte fault_at. */
+static long long fault_at = -1;
+static int fault_errno;
+
+static ssize_t faulty_pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (fault_errno == EIO && fault_at >= 0 &&
+	    off + (long long)n > fault_at) {
+		errno = EIO;
+		return -1;
+	}
+	return pread(fd, buf, n, off);
+}
+
+static ssize_t faulty_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	if (fault_errno == ENOSPC && fault_at >= 0 &&
+	    off + (long long)n > fault_at) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return pwrite(fd, buf, n, off);
+}
+
+#define ABASE "/tmp/bsc-agent.img"
+#define ASTATE "/tmp/bsc-agent.state"
+
+/* One run of the guide's agent on ram0 (storage ram1); fault as given. */
+static int agent_once(struct agent_result *res, int err, long long at)
+{
+	int ret;
+
+	fault_errno = err;
+	fault_at = at;
+	memset(res, 0, sizeof(*res));
+	ret = agent_run("/dev/ram0", "/dev/ram1", ABASE, ASTATE, res);
+	fault_errno = 0;
+	fault_at = -1;
+	fprintf(stderr, "# agent: %s, %s, %llu blocks\n", strerror(-ret),
+		res->full ? "full" : "incremental",
+		(unsigned long long)res->copied);
+	return ret;
+}
+
+/* Only the base and the state in /tmp: no temporary file left behind. */
+static int agent_leftovers(void)
+{
+	return sh("ls /tmp | grep -q '^bsc-agent\\.\\(img\\|state\\)\\.'") == 0;
+}
+
+/*
+ * An agent following Documentation/agent-guide.rst literally (its code is
+ * the guide's): each backup equals the device at TAKE byte for byte, and
+ * a copy that fails part way (EIO reading the image, ENOSPC writing the
+ * base, in a full and in an incremental) leaves no state, so the next run
+ * is a correct full backup; a base replaced by an older copy is refused.
+ */
+TEST_F_TIMEOUT(bsc, agent_follows_guide, 300)
+{
+	struct agent_result r;
+	int ctl;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	sh("rm -f /tmp/bsc-agent*");
+	agent_pread = faulty_pread;
+	agent_pwrite = faulty_pwrite;
+	ctl = open("/dev/blksnap-control", O_RDWR);
+	ASSERT_LE(0, ctl);
+	EXPECT_EQ(0, destroy_stale(ctl));
+	close(ctl);
+	ASSERT_EQ(0, scribble("/dev/ram0", 0, DEVSZ, 21));
+
+	/* 1: full */
+	ASSERT_EQ(0, agent_once(&r, 0, -1));
+	EXPECT_EQ(1, r.full);
+	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+
+	/* 2: incremental, 3 blocks */
+	ASSERT_EQ(0, scribble("/dev/ram0", 3 * MIB, 4096, 22));
+	ASSERT_EQ(0, scribble("/dev/ram0", 30 * MIB + 65000, 1000, 23));
+	ASSERT_EQ(0, agent_once(&r, 0, -1));
+	EXPECT_EQ(0, r.full);
+	EXPECT_EQ(3, r.copied);
+	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+
+	/* 3: an incremental whose read fails: state invalidated */
+	ASSERT_EQ(0, scribble("/dev/ram0", 9 * MIB, 65536 * 3, 24));
+	EXPECT_EQ(-EIO, agent_once(&r, EIO, 9 * MIB + 65536));
+	EXPECT_NE(0, access(ASTATE, F_OK));
+	/* 4: so the next is a full one, and right */
+	ASSERT_EQ(0, scribble("/dev/ram0", 50 * MIB, 4096, 25));
+	ASSERT_EQ(0, agent_once(&r, 0, -1));
+	EXPECT_EQ(1, r.full);
+	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+
+	/* 5: a full backup (new generation) that fails with ENOSPC */
+	ASSERT_EQ(0, tool("detach /dev/ram0"));
+	ASSERT_EQ(0, scribble("/dev/ram0", 20 * MIB, 4 * MIB, 26));
+	EXPECT_EQ(-ENOSPC, agent_once(&r, ENOSPC, 8 * MIB));
+	EXPECT_NE(0, access(ASTATE, F_OK));
+	EXPECT_EQ(0, agent_leftovers());
+	/* the old base is intact: the failed copy never replaced it */
+	EXPECT_NE(0, same("/dev/ram0", ABASE, DEVSZ));
+	/* 6: full again, right */
+	ASSERT_EQ(0, agent_once(&r, 0, -1));
+	EXPECT_EQ(1, r.full);
+	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+
+	/* 7: a full that fails with EIO reading the image */
+	ASSERT_EQ(0, unlink(ABASE));
+	ASSERT_EQ(0, scribble("/dev/ram0", 33 * MIB, 4096, 27));
+	EXPECT_EQ(-EIO, agent_once(&r, EIO, 16 * MIB));
+	EXPECT_NE(0, access(ASTATE, F_OK));
+	EXPECT_NE(0, access(ABASE, F_OK));
+	EXPECT_EQ(0, agent_leftovers());
+	ASSERT_EQ(0, agent_once(&r, 0, -1));
+	EXPECT_EQ(1, r.full);
+	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+
+	/* 8: an older copy restored over the base: refused */
+	ASSERT_EQ(0, sh("cp " ABASE " /tmp/bsc-agent-old"));
+	ASSERT_EQ(0, scribble("/dev/ram0", 60 * MIB, 4096, 28));
+	ASSERT_EQ(0, agent_once(&r, 0, -1));
+	EXPECT_EQ(0, r.full);
+	EXPECT_EQ(1, r.copied);
+	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	ASSERT_EQ(0, sh("cp /tmp/bsc-agent-old " ABASE));
+	ASSERT_EQ(0, scribble("/dev/ram0", 61 * MIB, 4096, 29));
+	EXPECT_EQ(-EINVAL, agent_once(&r, 0, -1));
+	EXPECT_EQ(0, access(ASTATE, F_OK));	/* refused before any change */
+	EXPECT_EQ(0, same("/tmp/bsc-agent-old", ABASE, DEVSZ));
+	/* 9: the right base back (here: a new full after removing it) */
+	ASSERT_EQ(0, unlink(ABASE));
+	ASSERT_EQ(0, agent_once(&r, 0, -1));
+	EXPECT_EQ(1, r.full);
+	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	sh("rm -f /tmp/bsc-agent*");
+	cleanup();
+}
+
+/*
+ * An image mounted read-write: writes through it (the journal replay at
+ * mount) raise the map after it is read, so the tool refuses to back it
+ * up until it is unmounted.  A backup into a file on the snapshotted
+ * device itself is warned about.
+ */
+TEST_F_TIMEOUT(bsc, image_mounted_rw_refused, 240)
+{
+	char id[40], image[64];
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	ASSERT_EQ(0, scratch_fs());
+	ASSERT_EQ(0, create(id, "/dev/vdb"));
+	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1", id));
+	ASSERT_EQ(0, tool("snapshot take %s", id));
+	ASSERT_EQ(0, image_of("/dev/vdb", image, sizeof(image)));
+	mkdir("/tmp/bsc-img", 0755);
+	ASSERT_EQ(0, mount(image, "/tmp/bsc-img", "ext4", 0, NULL));
+	EXPECT_EQ(6, tool("backup incremental /dev/vdb --base /tmp/bsc-vdb.img --state /tmp/bsc-vdb.state"));
+	EXPECT_NE(NULL, strstr(err, "mounted read-write"));
+	EXPECT_NE(0, access("/tmp/bsc-vdb.img", F_OK));
+	EXPECT_EQ(0, umount("/tmp/bsc-img"));
+	/* unmounted: fine; into a file on vdb itself: a warning */
+	EXPECT_EQ(0, tool("backup full /dev/vdb -o " FSDIR "/self.img"));
+	EXPECT_NE(NULL, strstr(err, "the device being backed up"));
+	EXPECT_EQ(0, unlink(FSDIR "/self.img"));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	cleanup();
+}
+
+/*
+ * A file on a loop device whose backing file is on a device of the
+ * snapshot: the storage would be inside the snapshot.  Refused.
+ */
+TEST_F_TIMEOUT(bsc, storage_on_stacked_member, 240)
+{
+	char part[128], id[40], cmd[200];
+	int lfd;
+
+	ASSERT_EQ(0, scratch_fs());
+	lfd = loop_with_partition(FSDIR "/loopfile", 16, part, sizeof(part));
+	ASSERT_LE(0, lfd);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", part);
+	ASSERT_EQ(0, sh(cmd));
+	mkdir("/tmp/bsc-stk", 0755);
+	ASSERT_EQ(0, mount(part, "/tmp/bsc-stk", "ext4", 0, NULL));
+	ASSERT_EQ(0, create(id, "/dev/vdb"));
+	EXPECT_EQ(6, tool("snapshot append %s /tmp/bsc-stk/diff --size 1M",
+			  id));
+	EXPECT_NE(NULL, strstr(err, "a device of this snapshot"));
+	EXPECT_NE(0, access("/tmp/bsc-stk/diff", F_OK));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	EXPECT_EQ(0, umount("/tmp/bsc-stk"));
+	loop_destroy(lfd, FSDIR "/loopfile");
 	cleanup();
 }
 
@@ -536,6 +763,8 @@ TEST_F_TIMEOUT(bsc, watch_appends_and_ends, 240)
 	ASSERT_EQ(0, brd_ensure(4, 64));
 	cleanup();
 	ASSERT_EQ(0, scratch_fs());
+	/* a UUID that names no snapshot is an error, not "gone" */
+	EXPECT_EQ(5, tool("watch 00112233445566778899aabbccddeeff --dir " FSDIR " --step 8M --limit 24M"));
 	ASSERT_EQ(0, create(id, "/dev/ram0"));
 	snprintf(args, sizeof(args), "watch %s --dir " FSDIR " --step 8M --limit 24M",
 		 id);

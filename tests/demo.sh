@@ -208,7 +208,10 @@ snap 2 || { cleanup; exit 1; }
 say "the CBT map now: 2 = written since snapshot 1 (first runs shown)"
 run blksnapctl cbtmap /dev/vda | head -8
 t0=$(now)
-run cp /tmp/full.img /tmp/incr.img
+# the base is updated in place (the state names that very file: a copy of
+# it would be refused); a copy keeps backup 1 for the restore below
+run mv /tmp/full.img /tmp/incr.img
+run cp /tmp/incr.img /tmp/full.img
 T_CP=$(secs "$t0" "$(now)")
 t0=$(now)
 run blksnapctl --json backup incremental /dev/vda --base /tmp/incr.img --state /tmp/vda.state $VERIFY > $T/incr.json

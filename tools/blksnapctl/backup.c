@@ -7,24 +7,53 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <linux/fs.h>
 #include "blksnapctl.h"
 
 #define BUFSZ (1U << 20)
 
+/*
+ * The state of the last backup: the CBT position it copied up to and the
+ * identity of the base file it describes.  The identity is the base's size,
+ * inode number and mtime after the backup, and a random backup id stored
+ * both here and in the base's xattr BASE_ID_XATTR (where the file system
+ * has user xattrs): a copy of another backup over the base, or any write
+ * into it, no longer matches.
+ */
 struct bstate {
 	struct blksnap_uuid generation_id;
 	unsigned int changes_number;
 	unsigned int block_size;
 	unsigned long long device_capacity;
+	unsigned long long base_size;
+	unsigned long long base_ino;
+	long long base_mtime_sec;
+	long base_mtime_nsec;
+	char base_id[33];
+	int base_id_xattr;
 };
+
+#define BASE_ID_XATTR "user.blksnapctl.backup_id"
+
+/* Set by SIGINT, SIGTERM and SIGHUP during a backup: stop copying. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
 
 struct progress {
 	int on;
@@ -91,39 +120,173 @@ static int read_state(const char *path, struct bstate *s)
 		else if (sscanf(line, "device_capacity=%llu",
 				&s->device_capacity) == 1)
 			have |= 8;
+		else if (sscanf(line, "base_size=%llu", &s->base_size) == 1)
+			have |= 16;
+		else if (sscanf(line, "base_ino=%llu", &s->base_ino) == 1)
+			have |= 32;
+		else if (sscanf(line, "base_mtime=%lld.%ld", &s->base_mtime_sec,
+				&s->base_mtime_nsec) == 2)
+			have |= 64;
+		else if (sscanf(line, "base_id=%32[0-9a-f]", s->base_id) == 1 &&
+			 strlen(s->base_id) == 32)
+			have |= 128;
+		else if (sscanf(line, "base_id_xattr=%d",
+				&s->base_id_xattr) == 1)
+			have |= 256;
 	}
 	fclose(f);
-	return have == 15 ? 0 : -EINVAL;
+	return have == 511 ? 0 : -EINVAL;
 }
 
-static int write_state(const char *path, const struct blksnap_cbtinfo *ci)
+/* fsync the directory of @path. */
+static int fsync_dir_of(const char *path)
 {
-	char tmp[4096], uuid[40];
+	char dir[4096], *slash;
+	int fd, ret = 0;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Create a new file next to @path, "@path.tmp-XXXXXXXX" with a random
+ * suffix, O_EXCL and O_NOFOLLOW: never a file or symlink someone else put
+ * there.  Returns the fd (name in @tmp) or -errno.
+ */
+static int create_tmp(const char *path, char *tmp, size_t len)
+{
+	unsigned int r;
+	int i, fd;
+
+	for (i = 0; i < 100; i++) {
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			return -EIO;
+		if ((size_t)snprintf(tmp, len, "%s.tmp-%08x", path, r) >= len)
+			return -ENAMETOOLONG;
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+			  O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
+/*
+ * Remove the state before the file it describes is written: a backup that
+ * stops part way then leaves no state that matches.  Durable (the
+ * directory is synced) before the first byte of the base changes.
+ */
+static int invalidate_state(const char *path)
+{
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return fsync_dir_of(path);
+}
+
+/*
+ * Replace the state atomically: a new file (create_tmp), fsync, rename
+ * over the old one, fsync the directory.  Call only when the base is
+ * durable.  @base: the base's fd, whose identity goes into the state.
+ */
+static int write_state(const char *path, const struct blksnap_cbtinfo *ci,
+		       int base, const char *base_id, int id_xattr)
+{
+	char tmp[4200], uuid[40];
+	struct stat st;
+	int fd, ret = 0;
 	FILE *f;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
+	if (fstat(base, &st))
 		return -errno;
+	fd = create_tmp(path, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "w");
+	if (!f) {
+		ret = -errno;
+		close(fd);
+		unlink(tmp);
+		return ret;
+	}
 	uuid_format(&ci->generation_id, uuid);
 	fprintf(f, "# blksnapctl backup state\ngeneration_id=%s\nchanges_number=%u\nblock_size=%u\ndevice_capacity=%llu\n",
 		uuid, ci->changes_number, ci->block_size,
 		(unsigned long long)ci->device_capacity);
-	if (fflush(f) || fsync(fileno(f))) {
-		int err = -errno;
-
-		fclose(f);
+	fprintf(f, "base_size=%llu\nbase_ino=%llu\nbase_mtime=%lld.%09ld\nbase_id=%s\nbase_id_xattr=%d\n",
+		(unsigned long long)st.st_size,
+		(unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
+		(long)st.st_mtim.tv_nsec, base_id, id_xattr);
+	if (fflush(f) || fsync(fileno(f)))
+		ret = -errno;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
 		unlink(tmp);
-		return err;
+		return ret;
 	}
-	if (fclose(f) || rename(tmp, path)) {
-		int err = -errno;
+	return fsync_dir_of(path);
+}
 
-		unlink(tmp);
-		return err;
+/*
+ * A new random backup id for the base @fd, in its xattr where the file
+ * system has user xattrs (*@in_xattr 1) and always in the state.
+ */
+static int new_base_id(int fd, char *id, int *in_xattr)
+{
+	unsigned char r[16];
+	int i;
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		return -EIO;
+	for (i = 0; i < 16; i++)
+		sprintf(id + 2 * i, "%02x", r[i]);
+	*in_xattr = 1;
+	if (fsetxattr(fd, BASE_ID_XATTR, id, 32, 0)) {
+		if (errno != ENOTSUP && errno != EOPNOTSUPP)
+			return -errno;
+		*in_xattr = 0;
 	}
 	return 0;
+}
+
+/* Is @fd the base @s describes?  NULL, or why not. */
+static const char *base_mismatch(int fd, const struct bstate *s)
+{
+	char id[33];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return "not a regular file";
+	if ((unsigned long long)st.st_size != s->base_size)
+		return "its size differs";
+	if ((unsigned long long)st.st_ino != s->base_ino)
+		return "it is another file (inode number)";
+	if (st.st_mtim.tv_sec != s->base_mtime_sec ||
+	    st.st_mtim.tv_nsec != s->base_mtime_nsec)
+		return "it was modified since (mtime)";
+	if (!s->base_id_xattr)
+		return NULL;
+	n = fgetxattr(fd, BASE_ID_XATTR, id, 32);
+	if (n != 32 || memcmp(id, s->base_id, 32))
+		return "its backup id (xattr " BASE_ID_XATTR ") differs";
+	return NULL;
 }
 
 static int is_zero(const void *buf, size_t len)
@@ -139,14 +302,17 @@ static int copy_range(int in, int out, uint64_t off, uint64_t len,
 {
 	while (len) {
 		size_t n = len < BUFSZ ? len : BUFSZ;
-		ssize_t r = pread(in, buf, n, off);
+		ssize_t r;
 
+		if (interrupted)
+			return -EINTR;
+		r = img_pread(in, buf, n, off);
 		if (r < 0)
 			return -errno;
 		if ((size_t)r != n)
 			return -EIO;
 		if (!(sparse && is_zero(buf, n))) {
-			r = pwrite(out, buf, n, off);
+			r = out_pwrite(out, buf, n, off);
 			if (r < 0)
 				return -errno;
 			if ((size_t)r != n)
@@ -241,7 +407,7 @@ static int resolve(const char *arg, char *image, char *origin, size_t len)
 	}
 	if (stat(arg, &st))
 		return fail(-errno, "%s: %s", arg, strerror(errno));
-	if (!S_ISBLK(st.st_mode))
+	if (!is_bdev(&st))
 		return fail(-ENOTBLK, "%s: not a block device (give a snapshot UUID, the original device or its image)",
 			    arg);
 	base = strrchr(arg, '/');
@@ -267,24 +433,75 @@ static int resolve(const char *arg, char *image, char *origin, size_t len)
 	if (info.error_code)
 		return fail(info.error_code, "%s: its snapshot is corrupted (%s); the image cannot be read",
 			    origin, strerror(-info.error_code));
-	snprintf(image, len, "/dev/%s", (char *)info.image);
+	return image_path((char *)info.image, image, len);
+}
+
+/* Same device node, or (fake device layer) the same file. */
+static int same_node(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
+		return S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode) &&
+		       a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* @image must be the image snapshotinfo names for @origin. */
+static int check_pair(const char *origin, const char *image)
+{
+	struct blksnap_snapshotinfo info;
+	char node[4096];
+	struct stat a, b;
+	int fd, ret;
+
+	ret = open_bdev(origin, &fd);
+	if (ret)
+		return filter_fail(origin, ret, "open");
+	ret = snap_info(fd, &info);
+	close(fd);
+	if (ret)
+		return filter_fail(origin, ret, "snapshotinfo");
+	if (!info.image[0])
+		return fail(-ENOENT, "%s: no snapshot of this device is taken (run: " PROG " snapshot take UUID)",
+			    origin);
+	ret = image_path((char *)info.image, node, sizeof(node));
+	if (ret)
+		return fail(ret, "%s: %s", origin, strerror(-ret));
+	if (stat(image, &a))
+		return fail(-errno, "%s: %s", image, strerror(errno));
+	if (stat(node, &b))
+		return fail(-errno, "%s: %s", node, strerror(errno));
+	if (!same_node(&a, &b))
+		return fail(-EINVAL, "%s is not the snapshot image of %s, which is %s (run: " PROG " snapshot info %s)",
+			    image, origin, node, origin);
 	return 0;
 }
 
-/* An image named after another device than @origin is a mistake. */
-static int check_pair(const char *origin, const char *image)
+/*
+ * Is the image mounted read-write?  Writes through it (journal replay,
+ * anything) change the CBT map after it is read: back it up only when it
+ * is unmounted (or mounted read-only).
+ */
+static int mounted_rw(int img)
 {
-	struct stat a, b;
-	char node[128];
+	char line[4096], opts[256];
+	unsigned int maj, min;
+	struct stat st;
+	int rw = 0;
+	FILE *f;
 
-	if (stat(origin, &a))
-		return fail(-errno, "%s: %s", origin, strerror(errno));
-	if (image_origin(image, node, sizeof(node)) || stat(node, &b))
-		return 0;	/* not named blksnap-image_M:m: trust it */
-	if (a.st_rdev != b.st_rdev)
-		return fail(-EINVAL, "%s is the image of %s, not of %s (run: " PROG " snapshot info %s)",
-			    image, node, origin, origin);
-	return 0;
+	if (fstat(img, &st) || !S_ISBLK(st.st_mode))
+		return 0;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	while (!rw && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*d %*d %u:%u %*s %*s %255s", &maj, &min,
+			   opts) == 3 &&
+		    makedev(maj, min) == st.st_rdev && !strncmp(opts, "rw", 2) &&
+		    (opts[2] == ',' || !opts[2]))
+			rw = 1;
+	fclose(f);
+	return rw;
 }
 
 static int origin_cbt(const char *origin, struct blksnap_cbtinfo *ci)
@@ -332,23 +549,136 @@ static void report(const struct job *j, const char *mode, const char *why,
 	       verified ? ", verified" : "", "");
 }
 
+/* The snapshot still holds: its corruption makes the copy useless. */
+static int check_corrupted(const struct job *j)
+{
+	struct blksnap_snapshotinfo si;
+	int fd, ret = 0;
+
+	if (!j->origin || open_bdev(j->origin, &fd))
+		return 0;
+	if (!snap_info(fd, &si) && si.error_code)
+		ret = fail(si.error_code, "%s: the snapshot was corrupted during the backup (%s): %s is not usable",
+			   j->origin, strerror(-si.error_code), j->out);
+	close(fd);
+	return ret;
+}
+
+/* Blocks whose map byte is above @saved: copy them from @img onto @out. */
+static int copy_changed(int img, int out, const uint8_t *map, uint64_t nblk,
+			unsigned int saved, uint64_t bsize, uint64_t size,
+			void *buf, struct progress *p)
+{
+	uint64_t i, k;
+	int ret = 0;
+
+	for (i = 0; i < nblk && !ret; i = k) {
+		uint64_t off, len;
+
+		for (k = i; k < nblk && map[k] > saved; k++)
+			;
+		if (k == i) {
+			k++;
+			continue;
+		}
+		off = i * bsize;
+		len = (k - i) * bsize;
+		if (off + len > size)
+			len = size - off;
+		ret = copy_range(img, out, off, len, buf, 0, p);
+	}
+	return ret;
+}
+
+/*
+ * Decide between an incremental and a full backup.  The incremental is
+ * valid only if the generation is the saved one AND changes_number is
+ * above the saved number (same number: the same snapshot, or numbers that
+ * wrapped; smaller: wrapped), the sizes are the same and the base is the
+ * file the state describes.  Returns the mode (1: full), *@why; or, for a
+ * base that is not the state's, an exit code below 0 (message printed).
+ * *@base: the base opened read-write when incremental.
+ */
+static int choose_mode(const struct job *j, const struct blksnap_cbtinfo *ci,
+		       uint64_t size, struct bstate *st, const char **why,
+		       int *base)
+{
+	const char *bad;
+	int ret;
+
+	*base = -1;
+	ret = read_state(j->state, st);
+	if (ret == -ENOENT) {
+		*why = "no state file: first backup";
+		return 1;
+	}
+	if (ret) {
+		*why = "state file unreadable or from an older " PROG;
+		return 1;
+	}
+	if (memcmp(&st->generation_id, &ci->generation_id,
+		   sizeof(st->generation_id))) {
+		*why = "change-tracking generation changed";
+		return 1;
+	}
+	if (ci->changes_number <= st->changes_number) {
+		*why = "changes_number not above the saved one";
+		return 1;
+	}
+	if (st->block_size != ci->block_size ||
+	    st->device_capacity != ci->device_capacity ||
+	    ci->device_capacity != size) {
+		*why = "device size or tracking block size changed";
+		return 1;
+	}
+	*base = open(j->out, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (*base < 0 && errno == ENOENT) {
+		*why = "base file missing";
+		return 1;
+	}
+	if (*base < 0)
+		return -fail(-errno, "%s: %s", j->out, strerror(errno));
+	bad = base_mismatch(*base, st);
+	if (bad) {
+		close(*base);
+		*base = -1;
+		return -fail(-EINVAL, "%s is not the base that %s describes: %s; refusing an incremental onto it (restore the right base, or remove %s to start a new full backup)",
+			     j->out, j->state, bad, j->state);
+	}
+	*why = "changed blocks only";
+	return 0;
+}
+
 static int do_backup(const struct job *j)
 {
 	struct blksnap_cbtinfo ci;
 	struct bstate st;
 	struct progress p;
+	struct sigaction sa;
 	const char *why = "full backup requested";
-	uint64_t size, bsize = BUFSZ, copied = 0, where, i, k;
-	int img, out = -1, ret, have_cbt = 0, full = 1, oflags, ofd;
+	char tmp[4200] = "", id[33];
+	uint64_t size, bsize = BUFSZ, copied = 0, where, i;
+	int img, out = -1, ret, have_cbt = 0, full = 1, ofd, id_xattr;
 	uint8_t *map = NULL;
 	void *buf = NULL;
+	struct stat ost, dst;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	img = open(j->image, O_RDONLY | O_CLOEXEC);
 	if (img < 0)
 		return fail(-errno, "%s: %s", j->image, strerror(errno));
 	ret = bdev_size(img, &size);
 	if (ret) {
 		ret = fail(ret, "%s: %s", j->image, strerror(-ret));
+		goto out;
+	}
+	if (mounted_rw(img)) {
+		ret = fail(-EBUSY, "%s is mounted read-write: writes through it (a journal replay) change the change-tracking map after it is read; unmount it, then back it up",
+			   j->image);
 		goto out;
 	}
 	if (j->origin) {
@@ -365,57 +695,21 @@ static int do_backup(const struct job *j)
 		}
 	}
 	if (j->incremental) {
-		ret = read_state(j->state, &st);
-		if (ret == -ENOENT)
-			why = "no state file: first backup";
-		else if (ret)
-			why = "state file unreadable";
-		else if (memcmp(&st.generation_id, &ci.generation_id,
-				sizeof(st.generation_id)))
-			why = "change-tracking generation changed";
-		else if (st.block_size != ci.block_size ||
-			 st.device_capacity != ci.device_capacity ||
-			 ci.device_capacity != size)
-			why = "device size or tracking block size changed";
-		else if (access(j->out, F_OK))
-			why = "base file missing";
-		else
-			full = 0;
+		full = choose_mode(j, &ci, size, &st, &why, &out);
+		if (full < 0) {
+			ret = -full;
+			goto out;
+		}
 		if (full && !opt_json)
 			printf("%s: doing a full copy (%s)\n", j->out, why);
-		if (!full)
-			why = "changed blocks only";
 	}
 	buf = aligned_alloc(4096, BUFSZ);
 	if (!buf) {
 		ret = fail(-ENOMEM, "out of memory");
 		goto out;
 	}
-	oflags = O_RDWR | O_CREAT | O_CLOEXEC | (full ? O_TRUNC : 0);
-	out = open(j->out, oflags, 0600);
-	if (out < 0) {
-		ret = fail(-errno, "%s: %s", j->out, strerror(errno));
-		goto out;
-	}
 	if (!full) {
-		struct stat sb;
-
-		if (fstat(out, &sb) || (uint64_t)sb.st_size != size) {
-			ret = fail(-EINVAL, "%s: its size is not the image's %llu bytes: not the base of this device (remove %s to start with a full backup)",
-				   j->out, (unsigned long long)size, j->state);
-			goto out;
-		}
-	}
-	if (full) {
-		progress_init(&p, size);
-		if (ftruncate(out, size)) {
-			ret = fail(-errno, "%s: %s", j->out, strerror(errno));
-			goto out;
-		}
-		ret = copy_range(img, out, 0, size, buf, 1, &p);
-		progress_end(&p);
-		copied = (size + bsize - 1) / bsize;
-	} else {
+		/* the map first: a failure here changes nothing */
 		uint64_t nblk = ci.block_count;
 
 		map = malloc(nblk ? nblk : 1);
@@ -437,24 +731,48 @@ static int do_backup(const struct job *j)
 		for (i = 0; i < nblk; i++)
 			if (map[i] > st.changes_number)
 				copied++;
-		progress_init(&p, copied * bsize);
-		for (i = 0; i < nblk && !ret; i = k) {
-			uint64_t off, len;
-
-			for (k = i; k < nblk && map[k] > st.changes_number;
-			     k++)
-				;
-			if (k == i) {
-				k++;
-				continue;
-			}
-			off = i * bsize;
-			len = (k - i) * bsize;
-			if (off + len > size)
-				len = size - off;
-			ret = copy_range(img, out, off, len, buf, 0, &p);
+	}
+	/* no state may describe a file that is about to change */
+	if (j->state) {
+		ret = invalidate_state(j->state);
+		if (ret) {
+			ret = fail(ret, "%s: cannot remove the old state: %s",
+				   j->state, strerror(-ret));
+			goto out;
 		}
+	}
+	if (full) {
+		out = create_tmp(j->out, tmp, sizeof(tmp));
+		if (out < 0) {
+			ret = fail(out, "%s: %s", tmp, strerror(-out));
+			out = -1;
+			tmp[0] = 0;
+			goto out;
+		}
+	}
+	/* the output on (a device stacked on) the origin: legal, but costly */
+	if (j->origin && !stat(j->origin, &dst) && S_ISBLK(dst.st_mode) &&
+	    !fstat(out, &ost) && dev_stack_has(ost.st_dev, dst.st_rdev))
+		msg("warning: %s is on %s, the device being backed up: every write of the backup goes through the snapshot's copy-on-write",
+		    j->out, j->origin);
+	if (full) {
+		progress_init(&p, size);
+		if (ftruncate(out, size))
+			ret = -errno;
+		else
+			ret = copy_range(img, out, 0, size, buf, 1, &p);
 		progress_end(&p);
+		copied = (size + bsize - 1) / bsize;
+	} else {
+		progress_init(&p, copied * bsize);
+		ret = copy_changed(img, out, map, ci.block_count,
+				   st.changes_number, bsize, size, buf, &p);
+		progress_end(&p);
+	}
+	if (ret == -EINTR) {
+		ret = fail(ret, "interrupted: %s is %s", j->out,
+			   full ? "unchanged" : "incomplete and no state describes it");
+		goto out;
 	}
 	if (ret) {
 		ret = fail(ret, "copy %s to %s: %s", j->image, j->out,
@@ -478,24 +796,37 @@ static int do_backup(const struct job *j)
 			goto out;
 		}
 	}
-	/* The snapshot still holds: its corruption makes the copy useless. */
-	if (j->origin) {
-		struct blksnap_snapshotinfo si;
-		int fd;
-
-		if (!open_bdev(j->origin, &fd)) {
-			if (!snap_info(fd, &si) && si.error_code) {
-				close(fd);
-				ret = fail(si.error_code, "%s: the snapshot was corrupted during the backup (%s): %s is not usable",
-					   j->origin,
-					   strerror(-si.error_code), j->out);
-				goto out;
-			}
-			close(fd);
+	ret = check_corrupted(j);
+	if (ret)
+		goto out;
+	ret = new_base_id(out, id, &id_xattr);
+	if (!ret && fsync(out))
+		ret = -errno;
+	if (ret) {
+		ret = fail(ret, "%s: %s", j->out, strerror(-ret));
+		goto out;
+	}
+	if (interrupted) {
+		ret = fail(-EINTR, "interrupted: %s is %s", j->out,
+			   full ? "unchanged" : "complete but no state describes it");
+		goto out;
+	}
+	if (full) {
+		if (rename(tmp, j->out)) {
+			ret = fail(-errno, "rename %s to %s: %s", tmp, j->out,
+				   strerror(errno));
+			goto out;
 		}
+		tmp[0] = 0;
+	}
+	ret = fsync_dir_of(j->out);
+	if (ret) {
+		ret = fail(ret, "%s: fsync of its directory: %s", j->out,
+			   strerror(-ret));
+		goto out;
 	}
 	if (j->state && have_cbt) {
-		ret = write_state(j->state, &ci);
+		ret = write_state(j->state, &ci, out, id, id_xattr);
 		if (ret) {
 			ret = fail(ret, "%s: %s", j->state, strerror(-ret));
 			goto out;
@@ -511,6 +842,8 @@ static int do_backup(const struct job *j)
 out:
 	if (out >= 0)
 		close(out);
+	if (tmp[0])
+		unlink(tmp);
 	close(img);
 	free(map);
 	free(buf);

@@ -211,15 +211,39 @@ int parse_exact(int argc, char **argv, const struct optdef *defs,
 	return 0;
 }
 
+/*
+ * The one number parser of every numeric argument: decimal digits, or
+ * hexadecimal after an explicit "0x"; never octal (strtoull's base 0 reads
+ * a zero-padded 0001000 as 512).  No sign, no space.  *@end: what follows.
+ */
+static int parse_num(const char *s, uint64_t *v, const char **end)
+{
+	int base = 10;
+	char *e;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!isxdigit((unsigned char)*s))
+			return -EINVAL;
+	} else if (!isdigit((unsigned char)*s)) {
+		return -EINVAL;
+	}
+	errno = 0;
+	*v = strtoull(s, &e, base);
+	if (errno)
+		return -EINVAL;
+	*end = e;
+	return 0;
+}
+
 int parse_u64(const char *s, uint64_t *v)
 {
-	char *end;
+	const char *end;
 
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	if (errno || *end)
+	if (parse_num(s, v, &end) || *end)
 		return -EINVAL;
 	return 0;
 }
@@ -228,14 +252,10 @@ int parse_u64(const char *s, uint64_t *v)
 int parse_size(const char *s, uint64_t *v)
 {
 	unsigned int shift = 0;
-	char *end;
+	const char *end;
 	uint64_t n;
 
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno)
+	if (parse_num(s, &n, &end))
 		return -EINVAL;
 	switch (toupper((unsigned char)*end)) {
 	case 0:
@@ -332,49 +352,6 @@ void uuid_format(const struct blksnap_uuid *id, char *buf)
 		b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* Open a block device for the BLKFILTER ioctls. */
-int open_bdev(const char *path, int *fd)
-{
-	struct stat st;
-
-	if (stat(path, &st))
-		return -errno;
-	if (!S_ISBLK(st.st_mode))
-		return -ENOTBLK;
-	*fd = open(path, O_RDWR | O_CLOEXEC);
-	if (*fd < 0 && (errno == EROFS || errno == EACCES))
-		*fd = open(path, O_RDONLY | O_CLOEXEC);
-	return *fd < 0 ? -errno : 0;
-}
-
-int bdev_size(int fd, uint64_t *bytes)
-{
-	return ioctl(fd, BLKGETSIZE64, bytes) ? -errno : 0;
-}
-
-int bf_name_ioctl(int fd, unsigned long cmd)
-{
-	struct blkfilter_name n;
-
-	memset(&n, 0, sizeof(n));
-	memcpy(n.name, "blksnap", sizeof("blksnap"));
-	return ioctl(fd, cmd, &n) ? -errno : 0;
-}
-
-int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen)
-{
-	struct blkfilter_ctl ctl;
-	int ret;
-
-	memset(&ctl, 0, sizeof(ctl));
-	memcpy(ctl.name, "blksnap", sizeof("blksnap"));
-	ctl.cmd = cmd;
-	ctl.optlen = optlen;
-	ctl.opt = (uintptr_t)opt;
-	ret = ioctl(fd, BLKFILTER_CTL, &ctl);
-	return ret < 0 ? -errno : ret;
-}
-
 int cbt_info(int fd, struct blksnap_cbtinfo *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -421,40 +398,16 @@ int snap_info(int fd, struct blksnap_snapshotinfo *info)
 	return ret < 0 ? ret : 0;
 }
 
-int ctl_open(int *fd)
-{
-	*fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
-	if (*fd >= 0)
-		return 0;
-	if (errno == ENOENT || errno == ENODEV || errno == ENXIO) {
-		msg("%s is missing: the blksnap module is not loaded (run: modprobe blksnap)",
-		    CTL_PATH);
-		return -ENXIO;
-	}
-	if (errno == EACCES || errno == EPERM)
-		msg("%s: permission denied (run as root)", CTL_PATH);
-	else
-		msg("%s: %s", CTL_PATH, strerror(errno));
-	return -errno;
-}
-
 /* Exit code of a failed ctl_open(): the module is missing, or errno's. */
 int ctl_exit(int err)
 {
 	return err == -ENXIO ? EX_NOMOD : errno_exit(err);
 }
 
-int ctl_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	int ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
-}
-
 /* Path of the node of block device MAJ:MIN: /dev/block/M:m or /dev/NAME. */
 int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len)
 {
-	char path[64], line[256];
+	char path[4200], line[256];
 	struct stat st;
 	FILE *f;
 
@@ -462,7 +415,8 @@ int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len)
 	if (!stat(buf, &st) && S_ISBLK(st.st_mode) &&
 	    st.st_rdev == makedev(maj, min))
 		return 0;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", maj, min);
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/uevent",
+		 sysfs_root(), maj, min);
 	f = fopen(path, "re");
 	if (!f)
 		return -ENODEV;
@@ -484,18 +438,18 @@ int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len)
 /* The whole disk of a partition (or @dev itself). */
 int whole_disk_of(dev_t dev, dev_t *disk)
 {
-	char path[96], real[4096], line[64];
+	char path[4200], real[4096], line[64];
 	unsigned int maj, min;
 	char *slash;
 	FILE *f;
 
 	*disk = dev;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition",
-		 major(dev), minor(dev));
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/partition",
+		 sysfs_root(), major(dev), minor(dev));
 	if (access(path, F_OK))
 		return 0;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev),
-		 minor(dev));
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u", sysfs_root(),
+		 major(dev), minor(dev));
 	if (!realpath(path, real))
 		return -errno;
 	slash = strrchr(real, '/');
@@ -981,7 +935,10 @@ static int cmd_snapshot_collect(int argc, char **argv)
 	c.ids = NULL;
 	for (tries = 0; tries < 10; tries++) {
 		ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &c);
-		if (ret != -ENODATA)
+		/* the probe (no array) gives the count: 0, or ENODATA */
+		if (ret && ret != -ENODATA)
+			break;
+		if (!ret && (ids || !c.count))
 			break;
 		free(ids);
 		ids = calloc(c.count + 4, sizeof(*ids));
@@ -1169,7 +1126,7 @@ static void usage(FILE *f)
 		"  snapshot create [DEV...]              prints the UUID\n"
 		"  snapshot add UUID DEV [--attach]\n"
 		"  snapshot append UUID DEV [START:COUNT...]\n"
-		"  snapshot append UUID FILE [--size SIZE] [--force]\n"
+		"  snapshot append UUID FILE --size SIZE [--force]  (a new file)\n"
 		"  snapshot take UUID\n"
 		"  snapshot info DEV\n"
 		"  snapshot collect\n"
@@ -1179,7 +1136,7 @@ static void usage(FILE *f)
 		"  backup full UUID|DEV|IMAGE -o FILE [--state STATEFILE] [--verify]\n"
 		"  backup incremental DEV [IMAGE] --base FILE --state STATEFILE [--verify]\n"
 		"  version\n"
-		"SIZE: bytes, or with a suffix s (sectors), K, M, G, T.\n"
+		"Numbers: decimal, or hex with 0x.  SIZE: bytes, or with a suffix s (sectors), K, M, G, T.\n"
 		"See blksnapctl(8).\n");
 }
 

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <linux/blk-filter.h>
 #include <linux/blksnap.h>
@@ -72,18 +73,31 @@ int parse_range(const char *s, struct blksnap_sectors *r);
 int uuid_parse(const char *s, struct blksnap_uuid *id);
 void uuid_format(const struct blksnap_uuid *id, char *buf);
 
-/* Devices and ioctls: 0 or -errno. */
+/*
+ * The device layer (dev.c; fake_dev.c in the host-test build, where
+ * regular files stand in for devices): 0 or -errno.
+ */
 int open_bdev(const char *path, int *fd);
+int is_bdev(const struct stat *st);
 int bdev_size(int fd, uint64_t *bytes);
 int bf_name_ioctl(int fd, unsigned long cmd);
 int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen);
+int ctl_open(int *fd);
+int ctl_ioctl(int fd, unsigned long cmd, void *arg);
+const char *sysfs_root(void);
+int image_path(const char *name, char *buf, size_t len);
+ssize_t img_pread(int fd, void *buf, size_t n, uint64_t off);
+ssize_t out_pwrite(int fd, const void *buf, size_t n, uint64_t off);
+int file_fallocate(int fd, uint64_t size);
+int fs_type(int fd, unsigned long *type);
+int storage_bdev_of(dev_t dev, char *buf, size_t len);
+
+/* Above the device layer. */
 int cbt_info(int fd, struct blksnap_cbtinfo *info);
 int cbt_map_read(int fd, const struct blksnap_cbtinfo *info,
 		 uint32_t offset, uint32_t length, uint8_t *buf);
 int snap_info(int fd, struct blksnap_snapshotinfo *info);
-int ctl_open(int *fd);
 int ctl_exit(int err);
-int ctl_ioctl(int fd, unsigned long cmd, void *arg);
 int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len);
 int whole_disk_of(dev_t dev, dev_t *disk);
 int filter_fail(const char *dev, int err, const char *what);
@@ -95,10 +109,12 @@ int state_add_line(const struct blksnap_uuid *id, const char *fmt, ...)
 int state_devices(const struct blksnap_uuid *id, dev_t *devs, int max);
 int storage_append_file(int cfd, const struct blksnap_uuid *id,
 			const char *path, uint64_t size, int force,
-			uint64_t *appended);
+			uint64_t *appended, int quiet_exist);
+#define STORAGE_EXISTS (-1)	/* storage_append_file(): the file exists */
 int storage_append_dev(int cfd, const struct blksnap_uuid *id,
 		       const char *path, struct blksnap_sectors *r,
 		       unsigned int n);
+int dev_stack_has(dev_t top, dev_t target);
 int state_cleanup(const struct blksnap_uuid *id, int keep, int *nfiles);
 
 /* Commands. */

@@ -5,6 +5,7 @@
  * under /run/blksnapctl, and the watch loop that grows the storage.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -75,7 +77,8 @@ int state_add_line(const struct blksnap_uuid *id, const char *fmt, ...)
 	va_end(ap);
 	if (len < 0 || len >= (int)sizeof(line))
 		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
 	if (fd < 0) {
 		ret = -errno;
 		goto out;
@@ -115,23 +118,76 @@ static int get_flags(int fd, int *flags)
 	return ioctl(fd, FS_IOC_GETFLAGS, flags) ? -errno : 0;
 }
 
+/* Set or clear the immutable attribute through the open @fd. */
+static int set_immutable_fd(int fd, int on)
+{
+	int flags, ret;
+
+	ret = get_flags(fd, &flags);
+	if (ret)
+		return ret;
+	if (on)
+		flags |= FS_IMMUTABLE_FL;
+	else
+		flags &= ~FS_IMMUTABLE_FL;
+	return ioctl(fd, FS_IOC_SETFLAGS, &flags) ? -errno : 0;
+}
+
 static int set_immutable(const char *path, int on)
 {
-	int fd, flags, ret;
+	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	ret = get_flags(fd, &flags);
-	if (!ret) {
-		if (on)
-			flags |= FS_IMMUTABLE_FL;
-		else
-			flags &= ~FS_IMMUTABLE_FL;
-		ret = ioctl(fd, FS_IOC_SETFLAGS, &flags) ? -errno : 0;
-	}
+	ret = set_immutable_fd(fd, on);
 	close(fd);
 	return ret;
+}
+
+/*
+ * Release a storage file recorded as "storage MAJ:MIN INO PATH": only if
+ * PATH is still that inode (never a file put in its place); the immutable
+ * attribute is cleared through the fd.  0, or 1 after a message.
+ */
+static int release_storage(const char *line, int keep)
+{
+	unsigned int maj, min;
+	unsigned long long ino;
+	struct stat st;
+	int off = 0, fd, ret;
+	const char *file;
+
+	if (sscanf(line, "storage %u:%u %llu %n", &maj, &min, &ino,
+		   &off) != 3 || !off)
+		return 0;
+	file = line + off;
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		msg("%s: %s", file, strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, &st) || st.st_dev != makedev(maj, min) ||
+	    st.st_ino != ino) {
+		msg("%s: not the storage file this snapshot was given (another file is in its place): left alone",
+		    file);
+		close(fd);
+		return 1;
+	}
+	ret = set_immutable_fd(fd, 0);
+	close(fd);
+	if (ret) {
+		msg("%s: cannot clear the immutable attribute: %s (run: chattr -i %s)",
+		    file, strerror(-ret), file);
+		return 1;
+	}
+	if (!keep && unlink(file) && errno != ENOENT) {
+		msg("%s: cannot delete: %s", file, strerror(errno));
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -156,6 +212,11 @@ int state_cleanup(const struct blksnap_uuid *id, int keep, int *nfiles)
 		int off = 0;
 
 		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "storage ", 8)) {
+			(*nfiles)++;
+			bad |= release_storage(line, keep);
+			continue;
+		}
 		if (sscanf(line, "file %d %d %n", &created, &was_imm,
 			   &off) != 2 || !off)
 			continue;
@@ -239,23 +300,93 @@ int storage_append_dev(int cfd, const struct blksnap_uuid *id,
 	return 0;
 }
 
-/* Is @dev (or the whole disk of it) a member of snapshot @id? */
+#define MAX_STACK 64
+
+/*
+ * Collect @d and every device under it: its whole disk, the slaves of a
+ * dm/md device (recursively), the device of a loop device's backing file.
+ */
+static void stack_collect(dev_t d, dev_t *devs, int *n, int depth)
+{
+	char path[4400], line[64];
+	unsigned int maj, min;
+	struct dirent *e;
+	struct stat st;
+	dev_t w;
+	DIR *dir;
+	FILE *f;
+	int i;
+
+	for (i = 0; i < *n; i++)
+		if (devs[i] == d)
+			return;
+	if (*n >= MAX_STACK || depth > 16)
+		return;
+	devs[(*n)++] = d;
+	if (!whole_disk_of(d, &w) && w != d)
+		stack_collect(w, devs, n, depth + 1);
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/slaves", sysfs_root(),
+		 major(d), minor(d));
+	dir = opendir(path);
+	while (dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/class/block/%s/dev",
+			 sysfs_root(), e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(line, sizeof(line), f) &&
+		    sscanf(line, "%u:%u", &maj, &min) == 2)
+			stack_collect(makedev(maj, min), devs, n, depth + 1);
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/loop/backing_file",
+		 sysfs_root(), major(d), minor(d));
+	f = fopen(path, "re");
+	if (f) {
+		char file[4096];
+
+		if (fgets(file, sizeof(file), f)) {
+			file[strcspn(file, "\n")] = 0;
+			if (!stat(file, &st))
+				stack_collect(st.st_dev, devs, n, depth + 1);
+		}
+		fclose(f);
+	}
+}
+
+/* Is @target @top or anywhere under it (stack_collect())? */
+int dev_stack_has(dev_t top, dev_t target)
+{
+	dev_t devs[MAX_STACK];
+	int i, n = 0;
+
+	stack_collect(top, devs, &n, 0);
+	for (i = 0; i < n; i++)
+		if (devs[i] == target)
+			return 1;
+	return 0;
+}
+
+/* Is @dev, or a device under it, a member of snapshot @id? */
 static int dev_in_snapshot(const struct blksnap_uuid *id, dev_t dev)
 {
 	struct blksnap_snapshotinfo info;
-	dev_t devs[64], cand[2];
+	dev_t devs[64], cand[MAX_STACK];
 	char node[128];
-	int i, j, n, fd;
+	int i, j, n, nc = 0, fd;
 
-	cand[0] = dev;
-	whole_disk_of(dev, &cand[1]);
+	stack_collect(dev, cand, &nc, 0);
 	n = state_devices(id, devs, 64);
 	for (i = 0; i < n; i++)
-		for (j = 0; j < 2; j++)
+		for (j = 0; j < nc; j++)
 			if (devs[i] == cand[j])
 				return 1;
-	/* not recorded by us: any taken snapshot of it counts as well */
-	for (j = 0; j < 2; j++) {
+	/* not recorded by us: any taken snapshot of them counts as well */
+	for (j = 0; j < nc; j++) {
 		if (devnode_of(major(cand[j]), minor(cand[j]), node,
 			       sizeof(node)) ||
 		    open_bdev(node, &fd))
@@ -376,84 +507,162 @@ einval:
 	return -EINVAL;
 }
 
+#define EXT4_MAGIC 0xEF53
+#define XFS_MAGIC 0x58465342
+
 /*
- * Preallocate @path (@size bytes; 0: keep the size of an existing file),
- * make it immutable, map it and append its extents to snapshot @id.  The
- * state file records it for "snapshot destroy".  Returns 0 or an exit
- * code (message printed).
+ * File systems whose FIEMAP extents are sectors of the file's own st_dev
+ * and stay where they are while the file is immutable: ext4, and xfs for
+ * files not on its realtime device.  btrfs (logical addresses, several
+ * devices), f2fs and nilfs2 (their GC moves blocks), tmpfs and network
+ * file systems are refused.  0 or an exit code (message printed).
+ */
+static int check_fs(int fd, const char *path)
+{
+	unsigned long type;
+	int ret = fs_type(fd, &type);
+
+	if (ret)
+		return fail(ret, "%s: statfs: %s", path, strerror(-ret));
+	if (type == EXT4_MAGIC)
+		return 0;
+	if (type == XFS_MAGIC) {
+		struct fsxattr fsx;
+
+		if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx))
+			return fail(-errno, "%s: FS_IOC_FSGETXATTR: %s", path,
+				    strerror(errno));
+		if (fsx.fsx_xflags & FS_XFLAG_REALTIME)
+			return fail(-EINVAL, "%s: on the realtime device of xfs: its extents are not sectors of the file system's device",
+				    path);
+		return 0;
+	}
+	return fail(-EOPNOTSUPP, "%s: on a file system of type 0x%lx: only ext4 and xfs place file extents at fixed sectors of their own device (btrfs, f2fs, nilfs2, tmpfs and network file systems cannot hold storage files; use a block device range)",
+		    path, type);
+}
+
+/* A directory to create storage in: root's, writable by no one else. */
+static int check_dir(int dfd, const char *dir)
+{
+	char real[4096], *p;
+	struct stat st;
+
+	if (fstat(dfd, &st))
+		return fail(-errno, "%s: %s", dir, strerror(errno));
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		return fail(-EPERM, "%s: owned by uid %u with mode %04o: storage files are created only in a directory owned by root and not writable by group or others",
+			    dir, st.st_uid, st.st_mode & 07777);
+	/* its ancestors: root's, or sticky (no one renames root's dirs) */
+	if (!realpath(dir, real))
+		return fail(-errno, "%s: %s", dir, strerror(errno));
+	for (p = real + strlen(real); p > real; ) {
+		while (p > real && *p != '/')
+			p--;
+		*p = 0;
+		if (stat(*real ? real : "/", &st))
+			return fail(-errno, "%s: %s", real, strerror(errno));
+		if (st.st_uid != 0 ||
+		    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))
+			return fail(-EPERM, "%s: an ancestor of %s is owned by uid %u with mode %04o: someone else could replace the directory",
+				    *real ? real : "/", dir, st.st_uid,
+				    st.st_mode & 07777);
+	}
+	return 0;
+}
+
+static int has_ctrl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * Create @path (@size bytes) — only a new file, O_EXCL, never one that
+ * exists — preallocate it, make it immutable through its fd, map it and
+ * append its extents to snapshot @id.  The state file records its device,
+ * inode and path for "snapshot destroy".  Returns 0 or an exit code
+ * (message printed); STORAGE_EXISTS without a message if @path exists and
+ * @quiet_exist.
  */
 int storage_append_file(int cfd, const struct blksnap_uuid *id,
 			const char *path, uint64_t size, int force,
-			uint64_t *appended)
+			uint64_t *appended, int quiet_exist)
 {
 	struct blksnap_sectors *r = NULL;
-	int fd, ret, n, created = 0, flags = 0, was_imm;
-	char bdev[128], real[4096];
+	char bdev[128], dir[4096], real[8300];
+	const char *name;
+	int fd, dfd, ret, n;
 	struct statvfs vfs;
 	struct stat st;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		created = 1;
-	} else if (errno == EEXIST) {
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 && errno == EPERM) {
-			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			if (fd >= 0 && !get_flags(fd, &flags) &&
-			    (flags & FS_IMMUTABLE_FL)) {
-				close(fd);
-				return fail(-EBUSY, "%s: immutable: already storage of a snapshot? (if not, run: chattr -i %s)",
-					    path, path);
-			}
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
-			errno = EPERM;
-		}
+	if (has_ctrl(path))
+		return fail(-EINVAL, "storage file paths with newlines or other control characters are refused");
+	name = strrchr(path, '/');
+	if (name) {
+		snprintf(dir, sizeof(dir), "%.*s",
+			 (int)(name == path ? 1 : name - path), path);
+		name++;
+	} else {
+		strcpy(dir, ".");
+		name = path;
 	}
-	if (fd < 0)
-		return fail(-errno, "%s: %s", path, strerror(errno));
-	if (!realpath(path, real))
-		snprintf(real, sizeof(real), "%s", path);
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return usage_err("%s: not a file name", path);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return fail(-errno, "%s: %s", dir, strerror(errno));
+	ret = check_dir(dfd, dir);
+	if (ret) {
+		close(dfd);
+		return ret;
+	}
+	if (!realpath(dir, real) || has_ctrl(real)) {
+		close(dfd);
+		return fail(-EINVAL, "%s: cannot resolve the directory to a plain path",
+			    dir);
+	}
+	snprintf(real + strlen(real), sizeof(real) - strlen(real), "%s%s",
+		 strcmp(real, "/") ? "/" : "", name);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = errno;
+		close(dfd);
+		if (ret == EEXIST && quiet_exist)
+			return STORAGE_EXISTS;
+		if (ret == EEXIST)
+			return fail(-ret, "%s exists: " PROG " only uses storage files it creates itself (choose a new name; it never takes over an existing file)",
+				    path);
+		return fail(-ret, "%s: %s", path, strerror(ret));
+	}
 	if (fstat(fd, &st) || fstatvfs(fd, &vfs)) {
 		ret = fail(-errno, "%s: %s", path, strerror(errno));
 		goto out_unlink;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = fail(-EINVAL, "%s: neither a block device nor a regular file",
-			   path);
+	if (st.st_uid != 0 || st.st_nlink != 1) {
+		ret = fail(-EPERM, "%s: not a new root-owned file", path);
 		goto out_unlink;
 	}
-	if (!size)
-		size = st.st_size;
-	if (!size) {
-		ret = usage_err("%s: empty file: give its size with --size",
-				path);
+	ret = check_fs(fd, path);
+	if (ret)
 		goto out_unlink;
-	}
 	if (vfs.f_bsize)
 		size = (size + vfs.f_bsize - 1) / vfs.f_bsize * vfs.f_bsize;
 	if (!force && dev_in_snapshot(id, st.st_dev)) {
-		ret = fail(-EBUSY, "%s: the file is on %u:%u, a device of this snapshot; its storage would be inside the snapshot (choose a file on another device, or use --force)",
+		ret = fail(-EBUSY, "%s: the file is on %u:%u, which is or lies on a device of this snapshot; its storage would be inside the snapshot (choose a file on another device, or use --force)",
 			   path, major(st.st_dev), minor(st.st_dev));
 		goto out_unlink;
 	}
-	ret = devnode_of(major(st.st_dev), minor(st.st_dev), bdev,
-			 sizeof(bdev));
+	ret = storage_bdev_of(st.st_dev, bdev, sizeof(bdev));
 	if (ret) {
 		ret = fail(ret, "%s: its file system is on %u:%u, which is not a block device node (tmpfs, network or multi-device file systems cannot hold storage)",
 			   path, major(st.st_dev), minor(st.st_dev));
 		goto out_unlink;
 	}
-	if (get_flags(fd, &flags) == 0 && (flags & FS_IMMUTABLE_FL)) {
-		ret = fail(-EBUSY, "%s: already immutable: in use by another snapshot? (run: chattr -i %s if not)",
-			   path, path);
-		goto out_unlink;
-	}
-	if ((uint64_t)st.st_size > size)
-		size = st.st_size;
-	if (fallocate(fd, 0, 0, size)) {
-		ret = -errno;
+	ret = file_fallocate(fd, size);
+	if (ret) {
 		if (ret == -EOPNOTSUPP)
 			ret = fail(ret, "%s: the file system cannot preallocate (fallocate); use a file on ext4 or xfs, or a block device",
 				   path);
@@ -466,8 +675,7 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 		ret = fail(-errno, "%s: fsync: %s", path, strerror(errno));
 		goto out_unlink;
 	}
-	was_imm = 0;
-	ret = set_immutable(real, 1);
+	ret = set_immutable_fd(fd, 1);
 	if (ret) {
 		ret = fail(ret, "%s: cannot set the immutable attribute: %s",
 			   path, strerror(-ret));
@@ -483,9 +691,11 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 		ret = append_fail(id, path, ret);
 		goto out_mutable;
 	}
-	state_add_line(id, "file %d %d %s\n", created, was_imm, real);
+	state_add_line(id, "storage %u:%u %llu %s\n", major(st.st_dev),
+		       minor(st.st_dev), (unsigned long long)st.st_ino, real);
 	free(r);
 	close(fd);
+	close(dfd);
 	if (appended)
 		*appended = size;
 	if (!opt_json)
@@ -494,12 +704,12 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 	return 0;
 
 out_mutable:
-	set_immutable(real, 0);
+	set_immutable_fd(fd, 0);
 out_unlink:
-	if (created)
-		unlink(path);
+	unlinkat(dfd, name, 0);
 	free(r);
 	close(fd);
+	close(dfd);
 	return ret;
 }
 
@@ -563,13 +773,15 @@ int cmd_snapshot_append(int argc, char **argv)
 				 pos[1]);
 	if (ret && errno != ENOENT)
 		return fail(-errno, "%s: %s", pos[1], strerror(errno));
-	if (ret && !s_size)
-		return usage_err("%s does not exist: give its size with --size",
-				 pos[1]);
+	if (!ret)
+		return fail(-EEXIST, "%s exists: " PROG " only uses storage files it creates itself (give a new name and --size)",
+			    pos[1]);
+	if (!s_size)
+		return usage_err("%s: give its size with --size", pos[1]);
 	ret = ctl_open(&cfd);
 	if (ret)
 		return ctl_exit(ret);
-	ret = storage_append_file(cfd, &id, pos[1], size, force, &done);
+	ret = storage_append_file(cfd, &id, pos[1], size, force, &done, 0);
 	close(cfd);
 	if (!ret && opt_json) {
 		printf("{\"file\":");
@@ -577,6 +789,77 @@ int cmd_snapshot_append(int argc, char **argv)
 		printf(",\"bytes\":%llu}\n", (unsigned long long)done);
 	}
 	return ret;
+}
+
+/*
+ * 1 if snapshot @id exists, 0 if not, or -errno.  COLLECT with no array
+ * reports the number (0, or ENODATA from older modules); then the array.
+ */
+static int snapshot_exists(int cfd, const struct blksnap_uuid *id)
+{
+	struct blksnap_snapshot_collect c = { 0 };
+	struct blksnap_uuid *ids = NULL;
+	int ret, tries, found = 0;
+	unsigned int i;
+
+	for (tries = 0; tries < 10; tries++) {
+		ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &c);
+		if (ret && ret != -ENODATA)
+			break;
+		if (!ret && (ids || !c.count))
+			break;
+		free(ids);
+		ids = calloc(c.count + 4, sizeof(*ids));
+		if (!ids)
+			return -ENOMEM;
+		c.count += 4;
+		c.ids = ids;
+	}
+	for (i = 0; !ret && ids && i < c.count; i++)
+		if (!memcmp(&ids[i], id, sizeof(*id)))
+			found = 1;
+	free(ids);
+	return ret ? ret : found;
+}
+
+#define WATCH_MIN_APPEND (1ULL << 20)
+
+/*
+ * One append of @want bytes for watch: a new file in @dir (O_EXCL; the
+ * next number when a name exists) or sectors of @dev from @start.  *@got:
+ * the bytes actually appended (rounded to the file system block or down
+ * to 512).  0 or an exit code.
+ */
+static int watch_append(int cfd, const struct blksnap_uuid *id,
+			const char *dir, const char *dev, uint64_t start,
+			uint64_t want, const char *uuid, int *seq, char *file,
+			size_t flen, uint64_t *got)
+{
+	int ret, i;
+
+	if (!dir) {
+		struct blksnap_sectors r = {
+			.offset = start,
+			.count = want / 512,
+		};
+
+		ret = storage_append_dev(cfd, id, dev, &r, 1);
+		if (ret)
+			return ret;
+		*got = r.count * 512;
+		snprintf(file, flen, "%s:%llu:%llu", dev,
+			 (unsigned long long)r.offset,
+			 (unsigned long long)r.count);
+		return 0;
+	}
+	for (i = 0; i < 1000; i++) {
+		snprintf(file, flen, "%s/blksnap-%.8s-%d.diff", dir, uuid,
+			 (*seq)++);
+		ret = storage_append_file(cfd, id, file, want, 0, got, 1);
+		if (ret != STORAGE_EXISTS)
+			return ret;
+	}
+	return fail(-EEXIST, "%s: no free name for a storage file", dir);
 }
 
 static volatile sig_atomic_t stop;
@@ -625,6 +908,7 @@ int cmd_watch(int argc, char **argv)
 	if (s_tmo && parse_u64(s_tmo, &tmo))
 		return usage_err("bad --timeout '%s' (seconds)", s_tmo);
 	step = (step + 511) & ~511ULL;
+	limit &= ~511ULL;
 	if (dev) {
 		char *colon;
 		struct blksnap_sectors r;
@@ -666,8 +950,18 @@ int cmd_watch(int argc, char **argv)
 		free(ev);
 		return ctl_exit(ret);
 	}
+	/* ESRCH from WAIT_EVENT means "gone" only for a snapshot that was */
+	ret = snapshot_exists(cfd, &id);
+	if (ret <= 0) {
+		close(cfd);
+		free(ev);
+		if (ret < 0)
+			return fail(ret, "COLLECT: %s", strerror(-ret));
+		return fail(-ESRCH, "%s: no such snapshot (list them: " PROG " snapshot collect)",
+			    uuid);
+	}
 	for (;;) {
-		uint64_t want;
+		uint64_t want, got = 0;
 
 		if (stop) {
 			ret = EX_OK;
@@ -716,37 +1010,35 @@ int cmd_watch(int argc, char **argv)
 		want = ((struct blksnap_event_low_free_space *)
 			ev->data)->requested_nr_sect * 512;
 		want = want > step ? (want + step - 1) / step * step : step;
-		if (want > limit - total)
+		if (total >= limit)
+			want = 0;
+		else if (want > limit - total)
 			want = limit - total;
 		if (!want) {
 			msg("low free space in snapshot %s, but the limit of %llu bytes is reached: the snapshot may overflow",
 			    uuid, (unsigned long long)limit);
 			continue;
 		}
-		if (dev) {
-			struct blksnap_sectors r = {
-				.offset = dstart + dnext,
-				.count = want / 512,
-			};
-
-			ret = storage_append_dev(cfd, &id, devpath, &r, 1);
-			if (ret)
+		/* a failed append is retried with half as much, down to 1 MiB */
+		for (;;) {
+			ret = watch_append(cfd, &id, dir, devpath, dstart + dnext,
+					   want, uuid, &seq, file, sizeof(file),
+					   &got);
+			if (!ret || want <= WATCH_MIN_APPEND)
 				break;
-			dnext += r.count;
-			snprintf(file, sizeof(file), "%s:%llu:%llu", devpath,
-				 (unsigned long long)r.offset,
-				 (unsigned long long)r.count);
-		} else {
-			do {
-				snprintf(file, sizeof(file),
-					 "%s/blksnap-%.8s-%d.diff", dir,
-					 uuid, seq++);
-			} while (!access(file, F_OK));
-			ret = storage_append_file(cfd, &id, file, want, 0,
-						  NULL);
-			if (ret)
-				break;
+			want = (want / 2 + 511) & ~511ULL;
+			if (want < WATCH_MIN_APPEND)
+				want = WATCH_MIN_APPEND;
+			msg("retrying with %llu bytes", (unsigned long long)want);
 		}
+		if (ret) {
+			msg("could not append storage to snapshot %s; still watching (it may overflow)",
+			    uuid);
+			continue;
+		}
+		if (dev)
+			dnext += got / 512;
+		want = got;
 		total += want;
 		if (opt_json) {
 			printf("{\"event\":\"low_free_space\",\"appended\":");
