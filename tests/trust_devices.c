@@ -387,18 +387,26 @@ TEST(dm_table_swap_new_generation)
 TEST(dax_device_refused)
 {
 	char flag[8] = "";
-	int fd, sfd;
+	int fd, sfd, i;
 
 	system("insmod /lib/modules/libnvdimm.ko 2>/dev/null; insmod /lib/modules/nd_btt.ko 2>/dev/null; insmod /lib/modules/nd_pmem.ko 2>/dev/null; insmod /lib/modules/nd_e820.ko 2>/dev/null");
 	if (wait_for_node("/dev/pmem0"))
 		SKIP(return, "no /dev/pmem0 (needs nd_e820 + nd_pmem and memmap=64M!1536M)");
-	sfd = open("/sys/block/pmem0/queue/dax", O_RDONLY);
-	if (sfd < 0 || read(sfd, flag, sizeof(flag) - 1) < 1 || flag[0] != '1') {
-		if (sfd >= 0)
-			close(sfd);
-		SKIP(return, "/dev/pmem0 is not DAX-capable here");
+	/* the attribute may read 0 for a moment after the node appears */
+	for (i = 0; i < 100 && flag[0] != '1'; i++) {
+		sfd = open("/sys/block/pmem0/queue/dax", O_RDONLY);
+		if (sfd < 0)
+			break;
+		memset(flag, 0, sizeof(flag));
+		if (read(sfd, flag, sizeof(flag) - 1) < 1)
+			flag[0] = 0;
+		close(sfd);
+		if (flag[0] != '1')
+			usleep(20000);
 	}
-	close(sfd);
+	if (flag[0] != '1')
+		SKIP(return, "/dev/pmem0 is not DAX-capable here (queue/dax: %s)",
+		     flag[0] ? flag : "missing");
 	fd = open("/dev/pmem0", O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EOPNOTSUPP, bf_attach(fd));
