@@ -1016,10 +1016,12 @@ enum bf_event {
 static bool notrace bf_capacity_is_media_change(struct gendisk *disk,
 						sector_t sectors)
 {
-	struct module *owner = disk->fops ? disk->fops->owner : NULL;
-
-	/* device-mapper sets it at every table swap: another mapping */
-	if (owner && !strcmp(module_name(owner), "dm_mod"))
+	/*
+	 * device-mapper sets it at every table swap: another mapping.  Its
+	 * disks are always named dm-<minor> (dm may be built in: no module
+	 * name to compare).
+	 */
+	if (!strncmp(disk->disk_name, "dm-", 3))
 		return true;
 	return get_capacity(disk) != sectors;
 }

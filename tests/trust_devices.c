@@ -434,7 +434,15 @@ TEST(zoned_device_refused)
 		close(fd);						\
 	} while (0)
 	SET("size", "256");
-	SET("zoned", "1");
+	snprintf(path, sizeof(path), "%s/zoned", dir);
+	fd = open(path, O_WRONLY);
+	ASSERT_LE(0, fd);
+	if (write(fd, "1", 1) != 1) {
+		close(fd);
+		rmdir(dir);
+		SKIP(return, "null_blk cannot make zoned devices (CONFIG_BLK_DEV_ZONED off)");
+	}
+	close(fd);
 	SET("zone_size", "4");
 	SET("memory_backed", "1");
 	SET("power", "1");

@@ -314,7 +314,22 @@ FIXTURE_SETUP(iopoll)
 
 FIXTURE_TEARDOWN(iopoll)
 {
+	int fd;
+
 	destroy_all_snapshots();
+	fd = open("/dev/trust_poll", O_RDWR);
+	if (fd >= 0) {
+		bf_detach(fd);
+		close(fd);
+	}
+	fd = open("/sys/kernel/config/nullb/trust_poll/power", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) < 0)
+			perror("nullb power off");
+		close(fd);
+	}
+	rmdir("/sys/kernel/config/nullb/trust_poll");
+	unlink("/tmp/trust_if.pstore");
 }
 
 TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
@@ -326,6 +341,15 @@ TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 	int fd, n, cfd, sfd, bfd, ifd, i;
 	pthread_t th;
 
+	{
+		struct io_uring_params p = { .flags = IORING_SETUP_IOPOLL };
+		int rfd = syscall(__NR_io_uring_setup, 4, &p);
+
+		if (rfd < 0 && errno == ENOSYS)
+			SKIP(return, "the kernel has no io_uring");
+		if (rfd >= 0)
+			close(rfd);
+	}
 	if (access("/sys/kernel/config/nullb", F_OK))
 		system("mount -t configfs configfs /sys/kernel/config 2>/dev/null; insmod /lib/modules/null_blk.ko nr_devices=0 2>/dev/null");
 	if (access("/sys/kernel/config/nullb", F_OK))
