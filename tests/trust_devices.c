@@ -395,8 +395,10 @@ TEST(dax_device_refused)
 	/* the attribute may read 0 for a moment after the node appears */
 	for (i = 0; i < 100 && flag[0] != '1'; i++) {
 		sfd = open("/sys/block/pmem0/queue/dax", O_RDONLY);
-		if (sfd < 0)
-			break;
+		if (sfd < 0) {		/* the queue's sysfs comes after the node */
+			usleep(20000);
+			continue;
+		}
 		memset(flag, 0, sizeof(flag));
 		if (read(sfd, flag, sizeof(flag) - 1) < 1)
 			flag[0] = 0;
