@@ -344,11 +344,12 @@ int snapshot_take(const uuid_t *id)
 
 /**
  * snapshot_collect() - The identifiers of all snapshots.
- * @ids: Kernel array of *@count elements, or NULL.
+ * @ids: Kernel array of *@count elements, or NULL to ask for the number.
  * @count: In: room in @ids.  Out: the number of snapshots.
  *
  * Context: may sleep.
- * Return: 0, or -ENODATA (nothing filled) when @ids is too small.
+ * Return: 0, or -ENODATA (nothing filled) when @ids is not NULL and too
+ * small.  With @ids NULL (the probe of the two-call pattern) 0, as v3.
  */
 int snapshot_collect(uuid_t *ids, u32 *count)
 {
@@ -358,10 +359,10 @@ int snapshot_collect(uuid_t *ids, u32 *count)
 	mutex_lock(&snapshots_lock);
 	list_for_each_entry(s, &snapshots, link)
 		n++;
-	if (n > *count || (n && !ids)) {
+	if (!ids || n > *count) {
 		mutex_unlock(&snapshots_lock);
 		*count = n;
-		return -ENODATA;
+		return ids ? -ENODATA : 0;
 	}
 	n = 0;
 	list_for_each_entry(s, &snapshots, link)

@@ -981,7 +981,11 @@ static int cmd_snapshot_collect(int argc, char **argv)
 	c.ids = NULL;
 	for (tries = 0; tries < 10; tries++) {
 		ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &c);
-		if (ret != -ENODATA)
+		/*
+		 * The probe (ids NULL) answers 0 and the number; an array
+		 * too small (a snapshot created meanwhile) -ENODATA.
+		 */
+		if (ret != -ENODATA && (ret || c.ids || !c.count))
 			break;
 		free(ids);
 		ids = calloc(c.count + 4, sizeof(*ids));
