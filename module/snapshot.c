@@ -7,8 +7,10 @@
  * then a diff_storage's lock.  Membership (tracker->snapshot,
  * snapshot->trackers), snapshot->taken and tracker->diff_area change only
  * under blkfilter_lock(), so a device cannot be attached, detached or
- * removed while TAKE or DESTROY works on it.  WAIT_EVENT, CREATE, COLLECT
- * and APPEND_STORAGE take only snapshots_lock, briefly.
+ * removed while TAKE or DESTROY works on it.  WAIT_EVENT, CREATE and
+ * COLLECT take only snapshots_lock, briefly; APPEND_STORAGE takes
+ * blkfilter_lock() briefly to copy the list of members, then the storage's
+ * own locks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -169,10 +171,14 @@ int snapshot_destroy(const uuid_t *id)
  *
  * Context: blkfilter_lock() held (ctl commands run under it); may sleep.
  * Return: 0, -ESRCH for an unknown snapshot, -EALREADY if the device is in
- * it already, -EBUSY if it is in another one or the snapshot is taken.
+ * it already, -EBUSY if it is in another one or the snapshot is taken,
+ * -EINVAL if storage appended to the snapshot has a larger
+ * logical block size than the device, -ELOOP if that storage is stacked
+ * over the device.
  */
 int snapshot_add_tracker(const uuid_t *id, struct tracker *tracker)
 {
+	struct storage_member m;
 	struct snapshot *s;
 	int ret = 0;
 
@@ -185,6 +191,10 @@ int snapshot_add_tracker(const uuid_t *id, struct tracker *tracker)
 	else if (tracker->snapshot || s->taken)
 		ret = -EBUSY;
 	if (!ret) {
+		diff_storage_member(tracker->filter.bdev, &m);
+		ret = diff_storage_check_member(&s->storage, &m);
+	}
+	if (!ret) {
 		tracker_get(tracker);
 		tracker->snapshot = s;
 		list_add_tail(&tracker->snap_link, &s->trackers);
@@ -195,12 +205,43 @@ int snapshot_add_tracker(const uuid_t *id, struct tracker *tracker)
 	return ret;
 }
 
+/*
+ * The members of @s, for the storage checks of APPEND; *@members is
+ * kcalloc'ed (free it).  Devices that went away are left out: TAKE fails
+ * on them anyway.
+ */
+static int snapshot_members(struct snapshot *s,
+			    struct storage_member **members)
+{
+	struct tracker *t;
+	int n = 0;
+
+	blkfilter_lock();
+	list_for_each_entry(t, &s->trackers, snap_link)
+		n++;
+	*members = kcalloc(max(n, 1), sizeof(**members), GFP_KERNEL);
+	if (!*members) {
+		blkfilter_unlock();
+		return -ENOMEM;
+	}
+	n = 0;
+	list_for_each_entry(t, &s->trackers, snap_link)
+		if (t->attached)
+			diff_storage_member(t->filter.bdev, &(*members)[n++]);
+	blkfilter_unlock();
+	return n;
+}
+
 /**
  * snapshot_append_storage() - Add difference storage to a snapshot.
  * @id: The snapshot.
  * @path: Block device path.
  * @ranges: Sector ranges on it.
  * @count: Number of ranges.
+ *
+ * The device is checked against the devices in the snapshot now; a device
+ * added later is checked against the storage at snapshotadd, and TAKE
+ * checks both again.
  *
  * Context: may sleep.
  * Return: 0, -ESRCH, or an error of diff_storage_append().
@@ -209,11 +250,20 @@ int snapshot_append_storage(const uuid_t *id, const char *path,
 			    const struct blksnap_sectors *ranges, u32 count)
 {
 	struct snapshot *s = snapshot_get(id);
-	int ret;
+	struct storage_member *members;
+	int n, ret;
 
 	if (!s)
 		return -ESRCH;
-	ret = diff_storage_append(&s->storage, path, ranges, count);
+	n = snapshot_members(s, &members);
+	if (n < 0) {
+		ret = n;
+		goto out_put;
+	}
+	ret = diff_storage_append(&s->storage, path, ranges, count, members,
+				  n);
+	kfree(members);
+out_put:
 	snapshot_put(s);
 	return ret;
 }
