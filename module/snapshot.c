@@ -377,8 +377,7 @@ static struct block_device *take_loop_backing(struct block_device *bdev)
 	if (len <= 0)
 		goto out_free;
 	buf[len] = '\0';
-	strim(buf);
-	if (!kern_path(buf, LOOKUP_FOLLOW, &p)) {
+	if (!kern_path(strim(buf), LOOKUP_FOLLOW, &p)) {
 		ret = p.dentry->d_sb->s_bdev;
 		path_put(&p);
 	}
