@@ -240,12 +240,36 @@ static int storage_check(const char *sname, unsigned int lbs,
 }
 
 /**
+ * diff_storage_members_gen() - The generation of the list of members.
+ * @ds: The storage.
+ *
+ * Read it with the list of members (under blkfilter_lock()) and pass it to
+ * diff_storage_append().
+ *
+ * Return: the generation.
+ */
+unsigned int diff_storage_members_gen(struct diff_storage *ds)
+{
+	unsigned int gen;
+
+	mutex_lock(&ds->lock);
+	gen = ds->members_gen;
+	mutex_unlock(&ds->lock);
+	return gen;
+}
+
+/**
  * diff_storage_check_member() - May this storage serve a (new) member?
  * @ds: The storage.
  * @member: The member device.
  *
  * Checks every storage device appended so far, as APPEND checks a new
- * device against the members.
+ * device against the members.  Bumps the members' generation in the
+ * locked section that counts the devices: an APPEND whose device is not
+ * counted sees the new generation and checks again against the new list
+ * of members (which it reads under blkfilter_lock(), held by snapshotadd
+ * until the member is in), so a device and a member that join at the same
+ * time are always checked against each other.
  *
  * Context: may sleep; no storage lock held.
  * Return: 0, -EINVAL (a storage device has a larger logical block size),
@@ -259,6 +283,7 @@ int diff_storage_check_member(struct diff_storage *ds,
 	int n = 0, i, ret = 0;
 
 	mutex_lock(&ds->lock);
+	ds->members_gen++;
 	list_for_each_entry(d, &ds->devices, link)
 		n++;
 	mutex_unlock(&ds->lock);
@@ -269,7 +294,10 @@ int diff_storage_check_member(struct diff_storage *ds,
 		return -ENOMEM;
 	i = 0;
 	mutex_lock(&ds->lock);
-	/* devices are only ever added at the tail: the first n are there */
+	/*
+	 * Devices are only ever added at the tail, and none with an older
+	 * generation since the bump above: the first n are all there are.
+	 */
 	list_for_each_entry(d, &ds->devices, link) {
 		if (i == n)
 			break;
@@ -344,6 +372,7 @@ static int ranges_check_overlap(struct storage_range **sorted, u32 n)
  * @count: Number of ranges.
  * @members: The snapshot's member devices at the time of the call.
  * @nr_members: Number of @members.
+ * @members_gen: diff_storage_members_gen() read with @members.
  *
  * Every range is checked before anything is added, and a refused request
  * changes nothing: -EINVAL for a range that is empty, runs past the end of
@@ -359,11 +388,13 @@ static int ranges_check_overlap(struct storage_range **sorted, u32 n)
  *
  * Context: may sleep.
  * Return: 0, -ENOTBLK when @path is not a block device, -EINVAL, -EEXIST,
- * -ELOOP, -ENOMEM, or the error of opening the device.
+ * -ELOOP, -ENOMEM, the error of opening the device, or -EAGAIN (nothing
+ * changed) when a member joined meanwhile: call again with the new list.
  */
 int diff_storage_append(struct diff_storage *ds, const char *path,
 			const struct blksnap_sectors *ranges, u32 count,
-			const struct storage_member *members, int nr_members)
+			const struct storage_member *members, int nr_members,
+			unsigned int members_gen)
 {
 	struct storage_range **new, **sorted;
 	struct storage_dev *dev, *d;
@@ -430,6 +461,12 @@ int diff_storage_append(struct diff_storage *ds, const char *path,
 		goto out_free_new;
 	}
 	mutex_lock(&ds->lock);
+	if (ds->members_gen != members_gen) {
+		mutex_unlock(&ds->lock);
+		mutex_unlock(&storage_registry_lock);
+		ret = -EAGAIN;
+		goto out_free_new;
+	}
 	list_for_each_entry(d, &ds->devices, link)
 		if (d->ref.bdev == bdev)
 			opened = false;

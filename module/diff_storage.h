@@ -42,6 +42,9 @@ struct storage_member {
  *	region).
  * @low_armed: A low-free-space event will be sent when free space falls
  *	to diff_storage_minimum / 2 (Decision 7).
+ * @members_gen: Bumped by diff_storage_check_member(), i.e. before a
+ *	member joins; an APPEND that checked its device against an older
+ *	list of members starts again (see diff_storage_append()).
  * @events: The snapshot's event queue.
  *
  * Lifetime: owned by its snapshot; freed with it, after every user of its
@@ -56,6 +59,7 @@ struct diff_storage {
 	sector_t capacity;
 	sector_t filled;
 	bool low_armed;
+	unsigned int members_gen;
 	struct event_queue *events;
 };
 
@@ -63,7 +67,9 @@ void diff_storage_init(struct diff_storage *ds, struct event_queue *events);
 void diff_storage_done(struct diff_storage *ds);
 int diff_storage_append(struct diff_storage *ds, const char *path,
 			const struct blksnap_sectors *ranges, u32 count,
-			const struct storage_member *members, int nr_members);
+			const struct storage_member *members, int nr_members,
+			unsigned int members_gen);
+unsigned int diff_storage_members_gen(struct diff_storage *ds);
 int diff_storage_check_member(struct diff_storage *ds,
 			      const struct storage_member *member);
 void diff_storage_member(struct block_device *bdev,

@@ -217,17 +217,18 @@ int snapshot_add_tracker(const uuid_t *id, struct tracker *tracker)
 }
 
 /*
- * The members of @s, for the storage checks of APPEND; *@members is
- * kcalloc'ed (free it).  Devices that went away are left out: TAKE fails
- * on them anyway.
+ * The members of @s, for the storage checks of APPEND, and the generation
+ * of that list in *@gen; *@members is kcalloc'ed (free it).  Devices that
+ * went away are left out: TAKE fails on them anyway.
  */
 static int snapshot_members(struct snapshot *s,
-			    struct storage_member **members)
+			    struct storage_member **members, unsigned int *gen)
 {
 	struct tracker *t;
 	int n = 0;
 
 	blkfilter_lock();
+	*gen = diff_storage_members_gen(&s->storage);
 	list_for_each_entry(t, &s->trackers, snap_link)
 		n++;
 	*members = kcalloc(max(n, 1), sizeof(**members), GFP_KERNEL);
@@ -255,26 +256,32 @@ static int snapshot_members(struct snapshot *s,
  * checks both again.
  *
  * Context: may sleep.
- * Return: 0, -ESRCH, or an error of diff_storage_append().
+ * Return: 0, -ESRCH, or an error of diff_storage_append() (-EAGAIN only
+ * if members kept joining through 16 attempts).
  */
 int snapshot_append_storage(const uuid_t *id, const char *path,
 			    const struct blksnap_sectors *ranges, u32 count)
 {
 	struct snapshot *s = snapshot_get(id);
 	struct storage_member *members;
-	int n, ret;
+	unsigned int gen;
+	int n, ret, tries;
 
 	if (!s)
 		return -ESRCH;
-	n = snapshot_members(s, &members);
-	if (n < 0) {
-		ret = n;
-		goto out_put;
+	/* a member that joins meanwhile makes it check again (-EAGAIN) */
+	for (tries = 0; tries < 16; tries++) {
+		n = snapshot_members(s, &members, &gen);
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		ret = diff_storage_append(&s->storage, path, ranges, count,
+					  members, n, gen);
+		kfree(members);
+		if (ret != -EAGAIN)
+			break;
 	}
-	ret = diff_storage_append(&s->storage, path, ranges, count, members,
-				  n);
-	kfree(members);
-out_put:
 	snapshot_put(s);
 	return ret;
 }
