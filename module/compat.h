@@ -41,6 +41,17 @@ static inline int bdev_thaw(struct block_device *bdev)
 }
 #endif
 
+/* --- readdir actors return bool since v6.1 (filldir_t) --- */
+#ifdef HAVE_FILLDIR_BOOL
+#define FILLDIR_RET		bool
+#define FILLDIR_CONTINUE	true
+#define FILLDIR_STOP		false
+#else
+#define FILLDIR_RET		int
+#define FILLDIR_CONTINUE	0
+#define FILLDIR_STOP		-EINVAL
+#endif
+
 /* --- filter layer --- */
 
 #ifndef HAVE_FTRACE_REGS

@@ -110,23 +110,28 @@ out_free_path:
 	return ret;
 }
 
+/*
+ * Spec 3.7 (corrected): ids == NULL asks for the number (0, count set, as
+ * v3 and its clients expect); an array too small gives -ENODATA with count
+ * set and nothing written; a fault writing the array -EFAULT.
+ */
 static int ctl_snapshot_collect(struct blksnap_snapshot_collect __user *uarg)
 {
 	struct blksnap_snapshot_collect arg;
 	uuid_t *ids = NULL;
-	u32 count;
+	u32 count = 0;
 	int ret;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	count = arg.ids ? min_t(u32, arg.count, CTL_MAX_RANGES) : 0;
-	if (count) {
-		ids = kvcalloc(count, sizeof(*ids), GFP_KERNEL);
+	if (arg.ids) {
+		count = min_t(u32, arg.count, CTL_MAX_RANGES);
+		ids = kvcalloc(max_t(u32, count, 1), sizeof(*ids), GFP_KERNEL);
 		if (!ids)
 			return -ENOMEM;
 	}
 	ret = snapshot_collect(ids, &count);
-	if (!ret && count &&
+	if (!ret && ids && count &&
 	    copy_to_user((void __user *)(uintptr_t)arg.ids, ids,
 			 array_size(count, sizeof(*ids))))
 		ret = -EFAULT;

@@ -20,6 +20,9 @@ struct blksnap_sectors;
  * @id: The identifier user space names it by.
  * @trackers: Member devices (struct tracker.snap_link); blkfilter_lock().
  * @taken: TAKE succeeded; blkfilter_lock().
+ * @taking: A TAKE is between its phases (file systems being frozen without
+ *	the lock): membership must not change and DESTROY must wait, both
+ *	get -EBUSY; blkfilter_lock().
  * @destroyed: DESTROY ran; blkfilter_lock().
  * @events: Its event queue.
  * @storage: Its difference storage.
@@ -30,6 +33,7 @@ struct snapshot {
 	uuid_t id;
 	struct list_head trackers;
 	bool taken;
+	bool taking;
 	bool destroyed;
 	struct event_queue events;
 	struct diff_storage storage;

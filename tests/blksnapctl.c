@@ -272,7 +272,12 @@ TEST_F_TIMEOUT(bsc, usage_and_exit_codes, 240)
 	EXPECT_EQ(0, tool("snapshot append %s /dev/ram1 0:16384", id));
 	EXPECT_EQ(0, tool("snapshot take %s", id));
 	EXPECT_EQ(7, tool("snapshot take %s", id));	/* EALREADY */
-	/* the event CREATE queued, then none */
+	/*
+	 * The event CREATE queued, the one of the append (8 MiB leave free
+	 * space below diff_storage_minimum / 2: asked again), then none.
+	 */
+	EXPECT_EQ(0, tool("snapshot wait %s --timeout 10", id));
+	EXPECT_NE(NULL, strstr(out, "low_free_space"));
 	EXPECT_EQ(0, tool("snapshot wait %s --timeout 10", id));
 	EXPECT_NE(NULL, strstr(out, "low_free_space"));
 	EXPECT_EQ(4, tool("snapshot wait %s --timeout 10", id));

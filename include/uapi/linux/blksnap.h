@@ -347,15 +347,15 @@ struct blksnap_snapshot_collect {
  * Takes a &struct blksnap_snapshot_collect.  On success
  * &blksnap_snapshot_collect.count is set to the number of snapshots and
  * that many identifiers are written to &blksnap_snapshot_collect.ids,
- * oldest first.  When ids is NULL or count is too small for all of them,
- * nothing is written to ids, count is set to the number needed and the
- * call fails with -ENODATA (with no snapshot at all it succeeds with a
- * count of 0).  So call it first with a NULL ids and a zero count to learn
- * the size, then with an array that large, and again on -ENODATA if a
- * snapshot was created in between.
+ * oldest first.  When ids is NULL, only count is set (to the number of
+ * snapshots) and the call succeeds, as in v3.  When count is too small for
+ * all of them, nothing is written to ids, count is set to the number
+ * needed and the call fails with -ENODATA.  So call it first with a NULL
+ * ids to learn the size, then with an array that large, and again on
+ * -ENODATA if a snapshot was created in between.
  *
- * Return: 0, -ENODATA when the array is too small, or another negative
- * errno.
+ * Return: 0, -ENODATA when the array is too small, -EFAULT when it cannot
+ * be written, or another negative errno.
  */
 #define IOCTL_BLKSNAP_SNAPSHOT_COLLECT					\
 	_IOW(BLKSNAP, blksnap_ioctl_snapshot_collect,			\
