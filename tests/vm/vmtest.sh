@@ -31,7 +31,7 @@ TESTING=BLKSNAP_TESTING=y
 KERNELS=${KERNELS:-"6.1 6.12"}
 FLAVOUR=${FLAVOUR:-cloud}
 PRELOAD="virtio_pci virtio_blk loop dm_mod configfs"
-EXTRA="brd null_blk dm_snapshot dm_flakey ext4"
+EXTRA="brd null_blk dm_snapshot dm_flakey ext4 dm_delay"
 
 need=()
 for c in qemu-system-x86_64 busybox cpio modprobe depmod xz lz4 zstd pahole; do
