@@ -7,15 +7,24 @@
  * written to a region of the difference storage; only then does the write
  * go on.  The copy is synchronous, in the writer's context (or in the
  * filter's worker for bios that arrive nested in another driver), so the
- * writer waits for it: that is the back-pressure, and at most
- * chunk_maximum_in_queue chunk buffers exist per device at any time.
+ * writer waits for it: that is the back-pressure.  A device's chunk
+ * buffers, in use or kept for reuse, never take more than COW_MEMORY_BYTES
+ * (or one chunk, if a chunk is larger) nor chunk_maximum_in_queue chunks.
  * Chunk metadata (struct chunk) exists only for copied chunks.
  *
  * The image disk reads a copied chunk from its region and an untouched one
  * from the original device, with the chunk's lock held shared until the
  * read completes, so a concurrent copy (which holds it exclusively) can
  * neither change the original under the read nor be half-seen.  Writes to
- * the image copy the chunk first and then land in its region.
+ * the image copy the chunk first and then land in its region.  Once the
+ * snapshot is corrupted or destroyed, writes to the original pass without
+ * a copy and without the chunk lock; so an image bio succeeds only if the
+ * snapshot was still intact after its last piece of I/O completed (see
+ * diff_area_broken()).
+ *
+ * A task that writes to the difference storage for a copy is marked (see
+ * diff_area_task_in_cow()): storage stacked on the snapshotted device
+ * brings that write back to the filter, which must not copy again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -23,6 +32,9 @@
 #include <linux/blkdev.h>
 #include <linux/bio.h>
 #include <linux/sched/mm.h>
+#include <linux/hashtable.h>
+#include <linux/rcupdate.h>
+#include <linux/wait.h>
 #include <linux/blksnap.h>
 #include "blkfilter.h"
 #include "diff_area.h"
@@ -54,10 +66,42 @@ struct cow_buf {
 	struct page *pages[];
 };
 
-/* Bytes of chunk buffers a diff_area keeps between copies. */
-#define COW_BUF_CACHE_BYTES (16ULL << 20)
+/*
+ * Bytes of chunk buffers a diff_area may have at once, in use or kept for
+ * reuse (one chunk at least): 16 chunks of 2 MiB, 1 chunk of 64 MiB.
+ */
+#define COW_MEMORY_BYTES (32ULL << 20)
 
 static struct workqueue_struct *image_wq;
+
+/* Live diff_areas; module exit waits until there is none. */
+static atomic_t nr_areas = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(nr_areas_wq);
+
+/*
+ * Original device number -> the diff_area whose image disk carries the
+ * name "blksnap-image_<major>:<minor>", from before add_disk() until after
+ * del_gendisk().  A second image of the same number (a snapshot of a
+ * device re-created with the number of one whose snapshot still exists)
+ * is refused here, before add_disk() would fail on the sysfs name.
+ */
+static DEFINE_XARRAY(image_names);
+
+/**
+ * struct cow_task - Marks a task writing to the difference storage.
+ * @node: In cow_tasks.
+ * @task: The task.
+ *
+ * Lives on the marked task's stack.
+ */
+struct cow_task {
+	struct hlist_node node;
+	struct task_struct *task;
+};
+
+static DEFINE_SPINLOCK(cow_tasks_lock);	/* protects cow_tasks */
+static DEFINE_HASHTABLE(cow_tasks, 6);
+static atomic_t nr_cow_tasks = ATOMIC_INIT(0);
 
 static inline sector_t chunk_sectors(const struct diff_area *da)
 {
@@ -117,6 +161,68 @@ void diff_area_set_corrupted(struct diff_area *da, int error)
 		  sizeof(ev));
 }
 
+/*
+ * Has copy-on-write stopped for @da: corrupted, destroyed, or no longer
+ * installed in its tracker (DESTROY clears that first)?  From then on
+ * writes to the original go through without a copy and without the chunk
+ * lock, so image I/O must fail.
+ */
+static bool diff_area_broken(struct diff_area *da)
+{
+	return READ_ONCE(da->error) || READ_ONCE(da->dead) ||
+	       READ_ONCE(da->tracker->diff_area) != da;
+}
+
+static void cow_task_mark(struct cow_task *ct)
+{
+	unsigned long flags;
+
+	ct->task = current;
+	spin_lock_irqsave(&cow_tasks_lock, flags);
+	hash_add(cow_tasks, &ct->node, (unsigned long)current);
+	atomic_inc(&nr_cow_tasks);
+	spin_unlock_irqrestore(&cow_tasks_lock, flags);
+}
+
+static void cow_task_unmark(struct cow_task *ct)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&cow_tasks_lock, flags);
+	hash_del(&ct->node);
+	atomic_dec(&nr_cow_tasks);
+	spin_unlock_irqrestore(&cow_tasks_lock, flags);
+}
+
+/**
+ * diff_area_task_in_cow() - Is the current task writing to the difference
+ * storage for a copy-on-write or an image write?
+ *
+ * Such a write reaches a snapshotted device again only when the storage is
+ * stacked on it (e.g. dm-linear over the device, in the same task).  If it
+ * needs a copy itself, copying would wait for the write being made (or
+ * recurse without bound): the caller must give the snapshot up instead.
+ * Only stacking that submits in the writer's own context is seen here.
+ *
+ * Context: any.
+ * Return: true if the current task is marked.
+ */
+bool diff_area_task_in_cow(void)
+{
+	struct cow_task *ct;
+	unsigned long flags;
+	bool found = false;
+
+	if (!atomic_read(&nr_cow_tasks))
+		return false;
+	spin_lock_irqsave(&cow_tasks_lock, flags);
+	hash_for_each_possible(cow_tasks, ct, node, (unsigned long)current)
+		if (ct->task == current)
+			found = true;
+	spin_unlock_irqrestore(&cow_tasks_lock, flags);
+	return found;
+}
+
 /* Synchronous I/O of @pages to/from @bdev at @sector, @bytes long. */
 static int chunk_io(struct block_device *bdev, sector_t sector,
 		    struct page **pages, unsigned int bytes, blk_opf_t opf)
@@ -157,8 +263,10 @@ static void cow_buf_free(struct cow_buf *buf)
 
 /*
  * Take a chunk buffer: wait for one of the diff_area's copy slots, then
- * reuse a kept buffer or allocate one.  Context: memalloc_noio scope; may
- * sleep.  Return: the buffer, or NULL (slot released) without memory.
+ * reuse a kept buffer or allocate one.  A buffer is allocated only when
+ * none is kept, so buffers in use plus kept never exceed @nr_slots.
+ * Context: memalloc_noio scope; may sleep.  Return: the buffer, or NULL
+ * (slot released) without memory.
  */
 static struct cow_buf *cow_buf_get(struct diff_area *da)
 {
@@ -195,11 +303,17 @@ out_up:
 	return NULL;
 }
 
-/* Give back a buffer from cow_buf_get(): keep it if the cache has room. */
+/*
+ * Give back a buffer from cow_buf_get(): keep it if fewer than
+ * free_diff_buffer_pool_size (and than the slots) are kept, else free it.
+ */
 static void cow_buf_put(struct diff_area *da, struct cow_buf *buf)
 {
+	unsigned int keep = min_t(unsigned int, da->nr_slots,
+				  blksnap_param(free_diff_buffer_pool_size));
+
 	spin_lock(&da->buf_lock);
-	if (da->nr_free < da->max_free) {
+	if (da->nr_free < keep) {
 		list_add(&buf->link, &da->free_bufs);
 		da->nr_free++;
 		buf = NULL;
@@ -218,6 +332,7 @@ static void cow_buf_put(struct diff_area *da, struct cow_buf *buf)
 static int chunk_copy(struct diff_area *da, unsigned long nr)
 {
 	sector_t start = (sector_t)nr << (da->chunk_shift - SECTOR_SHIFT);
+	struct cow_task ct;
 	struct cow_buf *buf;
 	struct chunk *chunk;
 	unsigned int bytes;
@@ -243,8 +358,10 @@ static int chunk_copy(struct diff_area *da, unsigned long nr)
 				 &chunk->bdev, &chunk->sector);
 	if (ret)
 		goto out_put_buf;
+	cow_task_mark(&ct);
 	ret = chunk_io(chunk->bdev, chunk->sector, buf->pages, bytes,
 		       REQ_OP_WRITE | REQ_SYNC);
+	cow_task_unmark(&ct);
 	if (ret)
 		goto out_put_buf;
 	ret = xa_err(xa_store(&da->chunks, nr, chunk, GFP_NOIO));
@@ -293,7 +410,9 @@ bool diff_area_cow_needed(struct diff_area *da, sector_t sector,
  *
  * Returns when every chunk touched is safe in the difference storage, or
  * when the snapshot of this device has been marked corrupted.  Either way
- * the caller lets the write go on: the original device always wins.
+ * the caller lets the write go on: the original device always wins.  A
+ * failed copy marks the snapshot corrupted before the chunk's lock is
+ * released, so an image read waiting for that lock sees the error.
  *
  * Context: may sleep; not inside another driver's submit_bio.
  */
@@ -314,10 +433,10 @@ void diff_area_cow(struct diff_area *da, sector_t sector, sector_t count)
 		down_write(chunk_lock(da, nr));
 		if (!xa_load(&da->chunks, nr))
 			ret = chunk_copy(da, nr);
+		if (ret)
+			diff_area_set_corrupted(da, ret);
 		up_write(chunk_lock(da, nr));
 	}
-	if (ret)
-		diff_area_set_corrupted(da, ret);
 out:
 	memalloc_noio_restore(noio);
 }
@@ -342,6 +461,13 @@ static int image_piece_io(struct bio *bio, sector_t offset, sector_t size,
 	return ret;
 }
 
+/*
+ * Serve an image bio chunk by chunk.  Each piece is checked under its
+ * chunk's lock before and again after its I/O: a piece read from the
+ * original can only have seen a write that skipped copy-on-write if that
+ * write was submitted after copy-on-write stopped, i.e. before our I/O
+ * completed, so the second check (after the completion's barrier) sees it.
+ */
 static int image_bio_do(struct diff_area *da, struct bio *bio)
 {
 	sector_t pos = bio->bi_iter.bi_sector;
@@ -359,13 +485,14 @@ static int image_bio_do(struct diff_area *da, struct bio *bio)
 		sector_t in = pos & (chunk_sectors(da) - 1);
 		sector_t len = min(end - pos, chunk_sectors(da) - in);
 		struct rw_semaphore *lock = chunk_lock(da, nr);
+		struct cow_task ct;
 		struct chunk *chunk;
 
 		if (write)
 			down_write(lock);
 		else
 			down_read(lock);
-		if (READ_ONCE(da->error) || READ_ONCE(da->dead)) {
+		if (diff_area_broken(da)) {
 			ret = -EIO;
 		} else {
 			chunk = xa_load(&da->chunks, nr);
@@ -375,13 +502,21 @@ static int image_bio_do(struct diff_area *da, struct bio *bio)
 					diff_area_set_corrupted(da, ret);
 				chunk = xa_load(&da->chunks, nr);
 			}
-			if (!ret && chunk)
+			if (!ret && chunk) {
+				if (write)
+					cow_task_mark(&ct);
 				ret = image_piece_io(bio, offset, len,
 						     chunk->bdev,
 						     chunk->sector + in);
-			else if (!ret)
+				if (write)
+					cow_task_unmark(&ct);
+			} else if (!ret) {
 				ret = image_piece_io(bio, offset, len,
 						     da->orig_bdev, pos);
+			}
+			smp_mb();	/* the I/O's completion, then the state */
+			if (!ret && diff_area_broken(da))
+				ret = -EIO;
 		}
 		if (write)
 			up_write(lock);
@@ -437,9 +572,16 @@ static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
 	return SUBMIT_BIO_RET_NONE;
 }
 
+/*
+ * The disk's last reference is gone (after its last close, or at DESTROY).
+ * This may run after the block layer has dropped the module reference of
+ * the last opener: module exit waits for the diff_area count and a tasks
+ * RCU grace period (diff_area_exit()).
+ */
 static void image_free_disk(struct gendisk *disk)
 {
-	diff_area_put(disk->private_data);
+	if (disk->private_data)
+		diff_area_put(disk->private_data);
 }
 
 static const struct block_device_operations image_fops = {
@@ -453,31 +595,50 @@ static const struct block_device_operations image_fops = {
  * @da: The device's diff_area.
  *
  * Context: may sleep.
- * Return: 0 or a negative errno.
+ * Return: 0, -EEXIST if an image of the same device number exists (a
+ * snapshot of an earlier device with that number was not destroyed), or
+ * another negative errno (nothing is left behind).
  */
 int diff_area_image_add(struct diff_area *da)
 {
 	struct gendisk *disk;
 	int ret;
 
+	ret = xa_insert(&image_names, da->dev_id, da, GFP_KERNEL);
+	if (ret)
+		return ret == -EBUSY ? -EEXIST : ret;
 	disk = blksnap_alloc_disk(bdev_logical_block_size(da->orig_bdev),
 				  bdev_physical_block_size(da->orig_bdev));
-	if (IS_ERR(disk))
-		return PTR_ERR(disk);
+	if (IS_ERR(disk)) {
+		ret = PTR_ERR(disk);
+		goto out_erase_name;
+	}
 	disk->fops = &image_fops;
 	disk->private_data = da;
 	disk->flags |= GENHD_FL_NO_PART;
 	snprintf(disk->disk_name, sizeof(disk->disk_name), "%s_%u:%u",
 		 BLKSNAP_IMAGE_NAME, MAJOR(da->dev_id), MINOR(da->dev_id));
 	set_capacity(disk, da->capacity);
-	kref_get(&da->kref);		/* the disk's, put by free_disk */
 	ret = add_disk(disk);
 	if (ret) {
-		put_disk(disk);		/* calls free_disk: the ref is put */
-		return ret;
+		/*
+		 * The disk was not added (GD_ADDED unset): put_disk() frees it
+		 * without calling ->free_disk (6.1 and 6.12 alike), so the
+		 * disk holds no diff_area reference.  Clear the pointer all
+		 * the same, should a kernel call it.
+		 */
+		disk->private_data = NULL;
+		put_disk(disk);
+		goto out_erase_name;
 	}
+	/* the disk's reference, put by ->free_disk; the tracker's pins @da */
+	kref_get(&da->kref);
 	da->disk = disk;
 	return 0;
+
+out_erase_name:
+	xa_erase(&image_names, da->dev_id);
+	return ret;
 }
 
 /**
@@ -494,7 +655,8 @@ void diff_area_image_remove(struct diff_area *da)
 	WRITE_ONCE(da->dead, true);
 	if (!da->disk)
 		return;
-	del_gendisk(da->disk);
+	del_gendisk(da->disk);		/* the name is free again */
+	xa_erase(&image_names, da->dev_id);
 	flush_work(&da->image_work);
 	put_disk(da->disk);
 }
@@ -533,16 +695,18 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	xa_init(&da->chunks);
 	for (i = 0; i < DIFF_AREA_LOCKS; i++)
 		init_rwsem(&da->locks[i]);
-	sema_init(&da->cow_slots, blksnap_param(chunk_maximum_in_queue));
+	da->nr_slots = clamp_t(u64, COW_MEMORY_BYTES >> da->chunk_shift, 1,
+			       blksnap_param(chunk_maximum_in_queue));
+	sema_init(&da->cow_slots, da->nr_slots);
 	spin_lock_init(&da->buf_lock);
 	INIT_LIST_HEAD(&da->free_bufs);
-	da->max_free = min_t(u64, COW_BUF_CACHE_BYTES >> min(da->chunk_shift, 63U),
-			     blksnap_param(chunk_maximum_in_queue));
 	spin_lock_init(&da->bio_lock);
 	bio_list_init(&da->bios);
 	INIT_WORK(&da->image_work, image_work_fn);
-	pr_debug("%u:%u: %lu chunks of %u bytes\n", MAJOR(da->dev_id),
-		 MINOR(da->dev_id), da->chunk_count, 1U << da->chunk_shift);
+	atomic_inc(&nr_areas);
+	pr_debug("%u:%u: %lu chunks of %u bytes, %u buffers\n",
+		 MAJOR(da->dev_id), MINOR(da->dev_id), da->chunk_count,
+		 1U << da->chunk_shift, da->nr_slots);
 	return da;
 }
 
@@ -562,6 +726,8 @@ static void diff_area_release(struct kref *kref)
 	snapshot_put(da->snapshot);
 	tracker_put(da->tracker);
 	kfree(da);
+	if (atomic_dec_and_test(&nr_areas))
+		wake_up_all(&nr_areas_wq);
 }
 
 /**
@@ -587,9 +753,23 @@ int diff_area_init(void)
 }
 
 /**
- * diff_area_exit() - Destroy the image workqueue (no image is left).
+ * diff_area_exit() - Wait for the last diff_area, destroy the workqueue.
+ *
+ * Every snapshot is destroyed and no image is open (an open image holds a
+ * module reference), but the block layer drops that reference before the
+ * disk's last put: the closer may still be freeing a diff_area (its
+ * tracker, snapshot and storage) in ->free_disk.  Wait for the count, then
+ * for a tasks RCU grace period, so that the last freer has also returned
+ * out of this module's text.
+ *
+ * Context: module exit; may sleep.
  */
 void diff_area_exit(void)
 {
+	while (!wait_event_timeout(nr_areas_wq, !atomic_read(&nr_areas),
+				   10 * HZ))
+		pr_warn("unload waits for %d snapshot device(s) to be released\n",
+			atomic_read(&nr_areas));
+	synchronize_rcu_tasks();
 	destroy_workqueue(image_wq);
 }

@@ -23,8 +23,9 @@ struct gendisk;
  * struct diff_area - Copy-on-write state of one device of a taken snapshot,
  * and its image disk.
  * @kref: Held by the tracker while the snapshot is taken (dropped at
- *	DESTROY) and by the image disk (dropped when the gendisk is freed,
- *	after its last opener closed it).
+ *	DESTROY) and by the image disk once add_disk() succeeded (dropped by
+ *	->free_disk, after its last opener closed it).  Module exit waits
+ *	until every diff_area is freed.
  * @tracker: The original device's tracker (reference held).
  * @snapshot: The snapshot (reference held), for its storage and events.
  * @orig_bdev: The original device.
@@ -37,14 +38,18 @@ struct gendisk;
  * @locks: Hashed chunk locks.  An origin write copying chunk N and an image
  *	write take lock N % DIFF_AREA_LOCKS for writing; an image read takes
  *	it for reading until its I/O has completed, so it never sees a chunk
- *	half-copied nor the origin changed under it.
- * @cow_slots: Bounds the chunk buffers in use at once (back-pressure).
+ *	half-copied nor the origin changed under it.  A failed copy marks the
+ *	snapshot corrupted before it releases the lock.
+ * @nr_slots: Chunk buffers that may exist at once (in use or kept):
+ *	COW_MEMORY_BYTES worth, at least one, at most chunk_maximum_in_queue
+ *	(read at TAKE).
+ * @cow_slots: Semaphore of @nr_slots: bounds the buffers in use at once
+ *	(back-pressure).
  * @buf_lock: Protects @free_bufs and @nr_free.
  * @free_bufs: Chunk buffers kept for the next copy (struct cow_buf), so a
  *	copy does not allocate a page per 4 KiB; freed with the diff_area.
- * @nr_free: Number of buffers in @free_bufs.
- * @max_free: At most that many are kept: 16 MiB worth, at most
- *	@cow_slots' count (0 for chunks over 16 MiB).
+ * @nr_free: Number of buffers in @free_bufs: at most
+ *	free_diff_buffer_pool_size (read at each release) and @nr_slots.
  * @error: 0, or the negative errno that corrupted this device's snapshot.
  *	Set once (cmpxchg); never cleared.
  * @dead: The snapshot was destroyed; image I/O fails.
@@ -64,11 +69,11 @@ struct diff_area {
 	unsigned long chunk_count;
 	struct xarray chunks;
 	struct rw_semaphore locks[DIFF_AREA_LOCKS];
+	unsigned int nr_slots;
 	struct semaphore cow_slots;
 	spinlock_t buf_lock;		/* protects @free_bufs, @nr_free */
 	struct list_head free_bufs;
 	unsigned int nr_free;
-	unsigned int max_free;
 	int error;
 	bool dead;
 	struct gendisk *disk;
@@ -86,6 +91,7 @@ void diff_area_set_corrupted(struct diff_area *da, int error);
 bool diff_area_cow_needed(struct diff_area *da, sector_t sector,
 			  sector_t count);
 void diff_area_cow(struct diff_area *da, sector_t sector, sector_t count);
+bool diff_area_task_in_cow(void);
 int diff_area_init(void);
 void diff_area_exit(void);
 

@@ -5,7 +5,10 @@
  * Module entry points.  Load order: the filter layer (ftrace hooks), the
  * "blksnap" filter (trackers and CBT), then the control device.  Unload
  * undoes them in reverse; the module cannot be unloaded while a filter is
- * attached to any device, because each attachment holds a module reference.
+ * attached to any device, because each attachment holds a module reference,
+ * nor while an image is open (the block layer holds one for each opener).
+ * Exit destroys the snapshots left, then waits for the diff_areas of
+ * images whose last close is still freeing them (diff_area_exit()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>

@@ -145,6 +145,11 @@ static bool tracker_submit_bio(struct blkfilter *flt, struct bio *bio)
 	da = READ_ONCE(tracker->diff_area);
 	if (!da || !diff_area_cow_needed(da, sector, bio_sectors(bio)))
 		return false;
+	if (diff_area_task_in_cow()) {
+		/* our storage write came back: storage stacked on the device */
+		diff_area_set_corrupted(da, -ELOOP);
+		return false;
+	}
 	/* the copy waits for I/O: not here for these (see defer_bio) */
 	if ((bio->bi_opf & REQ_NOWAIT) || !blkfilter_bio_may_wait())
 		return blkfilter_defer_bio(flt, bio);
