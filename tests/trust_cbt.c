@@ -64,28 +64,9 @@ FIXTURE_SETUP(agent)
 	ASSERT_EQ(0, bf_attach(self->ofd));
 }
 
-/*
- * The test body may run in another process than the teardown: find every
- * snapshot left behind (as an agent does after a crash) and destroy it.
- */
-static void destroy_all_snapshots(int cfd)
-{
-	struct blksnap_uuid ids[64];
-	struct blksnap_snapshot_collect arg = {
-		.count = 64,
-		.ids = ids,
-	};
-	unsigned int i;
-
-	if (ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &arg))
-		return;
-	for (i = 0; i < arg.count && i < 64; i++)
-		snap_destroy(cfd, &ids[i]);
-}
-
 FIXTURE_TEARDOWN(agent)
 {
-	destroy_all_snapshots(self->cfd);
+	snap_destroy_all();
 	bf_detach(self->ofd);
 	close(self->ofd);
 	loop_destroy(open(self->opath, O_RDWR), "/tmp/trust_cbt.orig");

@@ -34,50 +34,12 @@ static int same_uuid(const struct blksnap_cbtinfo *a,
 		       sizeof(a->generation_id));
 }
 
-/* Destroy every snapshot (the teardown may run in another process). */
-static void destroy_all_snapshots(void)
+/* sd_write_at() and fsync. */
+static int write_sync(int fd, uint64_t off, size_t len, uint32_t tag)
 {
-	struct blksnap_uuid ids[64];
-	struct blksnap_snapshot_collect arg = { .count = 64, .ids = ids };
-	unsigned int i;
-	int cfd = ctl_open();
+	int ret = sd_write_at(fd, off, len, tag);
 
-	if (cfd < 0)
-		return;
-	if (!ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &arg))
-		for (i = 0; i < arg.count && i < 64; i++)
-			snap_destroy(cfd, &ids[i]);
-	close(cfd);
-}
-
-static int write_pattern(int fd, uint64_t off, size_t len, uint32_t tag)
-{
-	void *buf;
-	int ret = 0;
-
-	if (posix_memalign(&buf, 4096, len))
-		return -ENOMEM;
-	sd_fill(buf, len, tag, off / 512, 1);
-	if (pwrite(fd, buf, len, off) != (ssize_t)len)
-		ret = -EIO;
-	free(buf);
 	return ret ? ret : (fsync(fd) ? -errno : 0);
-}
-
-/* Number of damaged sectors in [off, off + len) of @fd, or -errno. */
-static long check_pattern(int fd, uint64_t off, size_t len, uint32_t tag)
-{
-	void *buf;
-	long bad;
-
-	if (posix_memalign(&buf, 4096, len))
-		return -ENOMEM;
-	if (pread(fd, buf, len, off) != (ssize_t)len)
-		bad = -errno;
-	else
-		bad = sd_check(buf, len, tag, off / 512, 1);
-	free(buf);
-	return bad;
 }
 
 /*
@@ -183,7 +145,7 @@ FIXTURE_SETUP(part)
 
 FIXTURE_TEARDOWN(part)
 {
-	destroy_all_snapshots();
+	snap_destroy_all();
 	if (self->pfd >= 0) {
 		bf_detach(self->pfd);
 		close(self->pfd);
@@ -215,7 +177,7 @@ TEST_F(part, refused_delete_and_rescan_keep_everything)
 	ASSERT_LE(0, cfd);
 	sfd = loop_create("/tmp/trust_dev.store", 32, 0, spath, sizeof(spath));
 	ASSERT_LE(0, sfd);
-	ASSERT_EQ(0, write_pattern(self->pfd, 0, 1 << 20, 7));
+	ASSERT_EQ(0, write_sync(self->pfd, 0, 1 << 20, 7));
 	ASSERT_EQ(0, snap_create_take(cfd, &id, &self->pfd, 1, spath, 0,
 				      32 << 11));
 	ASSERT_EQ(0, cbt_info(self->pfd, &before));
@@ -233,10 +195,10 @@ TEST_F(part, refused_delete_and_rescan_keep_everything)
 	/* the snapshot is intact and its image readable */
 	ASSERT_EQ(0, snap_info(self->pfd, &info));
 	EXPECT_EQ(0, info.error_code);
-	ASSERT_EQ(0, write_pattern(self->pfd, 0, 1 << 20, 8));
+	ASSERT_EQ(0, write_sync(self->pfd, 0, 1 << 20, 8));
 	ifd = snap_open_image(self->pfd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, ifd);
-	EXPECT_EQ(0, check_pattern(ifd, 0, 1 << 20, 7));
+	EXPECT_EQ(0, sd_check_at(ifd, 0, 1 << 20, 7));
 	close(ifd);
 	EXPECT_EQ(0, snap_destroy(cfd, &id));
 	loop_destroy(sfd, "/tmp/trust_dev.store");
@@ -280,7 +242,7 @@ FIXTURE_SETUP(media)
 
 FIXTURE_TEARDOWN(media)
 {
-	destroy_all_snapshots();
+	snap_destroy_all();
 	if (self->lfd < 0)
 		self->lfd = open(self->path, O_RDWR);
 	bf_detach(self->lfd);
@@ -295,7 +257,7 @@ TEST_F(media, loop_new_file_new_generation)
 {
 	struct blksnap_cbtinfo before, after;
 
-	ASSERT_EQ(0, write_pattern(self->lfd, 0, 65536, 1));
+	ASSERT_EQ(0, write_sync(self->lfd, 0, 65536, 1));
 	ASSERT_EQ(0, cbt_switch(self->lfd));
 	ASSERT_EQ(0, cbt_info(self->lfd, &before));
 	ASSERT_EQ(0, loop_reconfigure(&self->lfd, self->path,
@@ -318,7 +280,7 @@ TEST_F(media, loop_new_file_corrupts_taken_snapshot)
 
 	sfd = loop_create("/tmp/trust_dev.store", 16, 0, spath, sizeof(spath));
 	ASSERT_LE(0, sfd);
-	ASSERT_EQ(0, write_pattern(self->lfd, 0, 1 << 20, 1));
+	ASSERT_EQ(0, write_sync(self->lfd, 0, 1 << 20, 1));
 	ASSERT_EQ(0, snap_create_take(self->cfd, &id, &self->lfd, 1, spath, 0,
 				      16 << 11));
 	/* the new media carries other data at the same place */
@@ -327,13 +289,13 @@ TEST_F(media, loop_new_file_corrupts_taken_snapshot)
 	close(bfd);
 	ASSERT_EQ(0, loop_reconfigure(&self->lfd, self->path,
 				      "/tmp/trust_dev.b", 16));
-	ASSERT_EQ(0, write_pattern(self->lfd, 0, 1 << 20, 2));
+	ASSERT_EQ(0, write_sync(self->lfd, 0, 1 << 20, 2));
 
 	ASSERT_EQ(0, snap_info(self->lfd, &info));
 	EXPECT_EQ(-ESTALE, info.error_code);
 	ifd = snap_open_image(self->lfd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, ifd);
-	bad = check_pattern(ifd, 0, 1 << 20, 1);
+	bad = sd_check_at(ifd, 0, 1 << 20, 1);
 	EXPECT_GT(0, bad) TH_LOG("the image read gave %ld bad sectors instead of an error", bad);
 	close(ifd);
 	/* the agent hears of it: low space at CREATE, then corrupted */
@@ -365,7 +327,7 @@ TEST(dm_table_swap_new_generation)
 	fd = open(dm, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
-	ASSERT_EQ(0, write_pattern(fd, 0, 65536, 1));
+	ASSERT_EQ(0, write_sync(fd, 0, 65536, 1));
 	ASSERT_EQ(0, cbt_switch(fd));
 	ASSERT_EQ(0, cbt_info(fd, &before));
 	snprintf(params, sizeof(params), "%u:%u 0", mb, mj);

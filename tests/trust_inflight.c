@@ -27,50 +27,6 @@
 
 #define CHUNK	(256 << 10)
 
-static void destroy_all_snapshots(void)
-{
-	struct blksnap_uuid ids[64];
-	struct blksnap_snapshot_collect arg = { .count = 64, .ids = ids };
-	unsigned int i;
-	int cfd = ctl_open();
-
-	if (cfd < 0)
-		return;
-	if (!ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &arg))
-		for (i = 0; i < arg.count && i < 64; i++)
-			snap_destroy(cfd, &ids[i]);
-	close(cfd);
-}
-
-static long check_at(int fd, uint64_t off, size_t len, uint32_t tag)
-{
-	void *buf;
-	long bad;
-
-	if (posix_memalign(&buf, 4096, len))
-		return -ENOMEM;
-	if (pread(fd, buf, len, off) != (ssize_t)len)
-		bad = -errno;
-	else
-		bad = sd_check(buf, len, tag, off / 512, 1);
-	free(buf);
-	return bad;
-}
-
-static int write_at(int fd, uint64_t off, size_t len, uint32_t tag)
-{
-	void *buf;
-	int ret = 0;
-
-	if (posix_memalign(&buf, 4096, len))
-		return -ENOMEM;
-	sd_fill(buf, len, tag, off / 512, 1);
-	if (pwrite(fd, buf, len, off) != (ssize_t)len)
-		ret = -errno;
-	free(buf);
-	return ret;
-}
-
 static int dev_of(const char *path, unsigned int *maj, unsigned int *min)
 {
 	struct stat st;
@@ -102,7 +58,7 @@ static void *writer_fn(void *arg)
 {
 	struct writer *w = arg;
 
-	w->ret = write_at(w->fd, w->off, 65536, w->tag);
+	w->ret = sd_write_at(w->fd, w->off, 65536, w->tag);
 	w->done = now();
 	return NULL;
 }
@@ -141,13 +97,13 @@ FIXTURE_SETUP(delayed)
 			       self->dm, sizeof(self->dm)));
 	self->fd = open(self->dm, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, write_at(self->fd, 0, 65536, 1));
+	ASSERT_EQ(0, sd_write_at(self->fd, 0, 65536, 1));
 	ASSERT_EQ(0, bf_attach(self->fd));
 }
 
 FIXTURE_TEARDOWN(delayed)
 {
-	destroy_all_snapshots();
+	snap_destroy_all();
 	if (self->fd >= 0) {
 		bf_detach(self->fd);
 		close(self->fd);
@@ -182,18 +138,18 @@ TEST_F_TIMEOUT(delayed, write_held_below_filter_at_take, 120)
 	t_take = now();
 	ifd = snap_open_image(self->fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, ifd);
-	first = check_at(ifd, 0, 65536, 2);
+	first = sd_check_at(ifd, 0, 65536, 2);
 	pthread_join(th, NULL);
 	ASSERT_EQ(0, w.ret);
-	second = check_at(ifd, 0, 65536, 2);
+	second = sd_check_at(ifd, 0, 65536, 2);
 	TH_LOG("write issued at 0 s, TAKE returned at %.2f s, write completed at %.2f s",
 	       t_take - t0, w.done - t0);
 	/* the image is stable: both reads see the write */
 	EXPECT_EQ(0, first);
 	EXPECT_EQ(0, second);
 	/* ... and it stays so when the origin is written again */
-	ASSERT_EQ(0, write_at(self->fd, 0, 65536, 3));
-	EXPECT_EQ(0, check_at(ifd, 0, 65536, 2));
+	ASSERT_EQ(0, sd_write_at(self->fd, 0, 65536, 3));
+	EXPECT_EQ(0, sd_check_at(ifd, 0, 65536, 2));
 	close(ifd);
 	/* the map of this backup marks the write */
 	ASSERT_EQ(0, cbt_info(self->fd, &info));
@@ -316,7 +272,7 @@ FIXTURE_TEARDOWN(iopoll)
 {
 	int fd;
 
-	destroy_all_snapshots();
+	snap_destroy_all();
 	fd = open("/dev/trust_poll", O_RDWR);
 	if (fd >= 0) {
 		bf_detach(fd);
@@ -386,7 +342,7 @@ TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 	bfd = open(node, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, bfd);
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, write_at(bfd, (uint64_t)i * CHUNK, 65536, 4));
+		ASSERT_EQ(0, sd_write_at(bfd, (uint64_t)i * CHUNK, 65536, 4));
 	ASSERT_EQ(0, bf_attach(bfd));
 	cfd = ctl_open();
 	ASSERT_LE(0, cfd);
@@ -407,12 +363,12 @@ TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 			TH_LOG("IOPOLL write %d did not complete in 20 s", i);
 		pthread_join(th, NULL);
 		ASSERT_EQ(65536, j.res);
-		EXPECT_EQ(0, check_at(bfd, j.off, 65536, 5));
+		EXPECT_EQ(0, sd_check_at(bfd, j.off, 65536, 5));
 	}
 	ifd = snap_open_image(bfd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, ifd);
 	for (i = 0; i < 4; i++)
-		EXPECT_EQ(0, check_at(ifd, (uint64_t)i * CHUNK, 65536, 4));
+		EXPECT_EQ(0, sd_check_at(ifd, (uint64_t)i * CHUNK, 65536, 4));
 	close(ifd);
 	EXPECT_EQ(0, snap_destroy(cfd, &id));
 	EXPECT_EQ(0, bf_detach(bfd));

@@ -164,4 +164,54 @@ static inline size_t sd_check(const void *buf, size_t bytes, uint32_t tag,
 	return bad;
 }
 
+/*
+ * Destroy every snapshot there is, as an agent does after a crash; for
+ * teardowns, which may run in another process than the test body.
+ */
+static inline void snap_destroy_all(void)
+{
+	struct blksnap_uuid ids[64];
+	struct blksnap_snapshot_collect arg = { .count = 64, .ids = ids };
+	unsigned int i;
+	int cfd = ctl_open();
+
+	if (cfd < 0)
+		return;
+	if (!ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &arg))
+		for (i = 0; i < arg.count && i < 64; i++)
+			snap_destroy(cfd, &ids[i]);
+	close(cfd);
+}
+
+/* Write @len bytes of sd_fill(@tag, generation 1) at @off of @fd. */
+static inline int sd_write_at(int fd, uint64_t off, size_t len, uint32_t tag)
+{
+	void *buf;
+	int ret = 0;
+
+	if (posix_memalign(&buf, 4096, len))
+		return -ENOMEM;
+	sd_fill(buf, len, tag, off / 512, 1);
+	if (pwrite(fd, buf, len, off) != (ssize_t)len)
+		ret = -EIO;
+	free(buf);
+	return ret;
+}
+
+/* Sectors of [@off, @off + @len) of @fd that are not sd_write_at(@tag). */
+static inline long sd_check_at(int fd, uint64_t off, size_t len, uint32_t tag)
+{
+	void *buf;
+	long bad;
+
+	if (posix_memalign(&buf, 4096, len))
+		return -ENOMEM;
+	if (pread(fd, buf, len, off) != (ssize_t)len)
+		bad = -errno;
+	else
+		bad = sd_check(buf, len, tag, off / 512, 1);
+	free(buf);
+	return bad;
+}
+
 #endif /* BLKSNAP_TESTS_SNAP_H */
