@@ -381,67 +381,24 @@ TEST(dax_device_refused)
 /* A zoned null_blk device made through configfs. */
 TEST(zoned_device_refused)
 {
-	const char *dir = "/sys/kernel/config/nullb/trust_zoned";
-	char path[128], idx[16] = "", node[32];
-	int fd, n;
+	static const char *const attrs[] = {
+		"size=256", "zoned=1", "zone_size=4", "memory_backed=1", NULL
+	};
+	char node[64];
+	int fd, ret;
 
-	if (access("/sys/kernel/config/nullb", F_OK))
-		system("mount -t configfs configfs /sys/kernel/config 2>/dev/null; insmod /lib/modules/null_blk.ko nr_devices=0 2>/dev/null");
-	if (access("/sys/kernel/config/nullb", F_OK))
+	ret = nullb_create("trust_zoned", attrs, node, sizeof(node));
+	if (ret == -ENOENT)
 		SKIP(return, "null_blk has no configfs interface here");
-	ASSERT_EQ(0, mkdir(dir, 0755));
-#define SET(attr, val) do {						\
-		snprintf(path, sizeof(path), "%s/%s", dir, attr);	\
-		fd = open(path, O_WRONLY);				\
-		ASSERT_LE(0, fd);					\
-		ASSERT_LT(0, write(fd, val, strlen(val)));		\
-		close(fd);						\
-	} while (0)
-	SET("size", "256");
-	snprintf(path, sizeof(path), "%s/zoned", dir);
-	fd = open(path, O_WRONLY);
-	ASSERT_LE(0, fd);
-	if (write(fd, "1", 1) != 1) {
-		close(fd);
-		rmdir(dir);
-		SKIP(return, "null_blk cannot make zoned devices (CONFIG_BLK_DEV_ZONED off)");
-	}
-	close(fd);
-	SET("zone_size", "4");
-	SET("memory_backed", "1");
-#undef SET
-	snprintf(path, sizeof(path), "%s/power", dir);
-	fd = open(path, O_WRONLY);
-	ASSERT_LE(0, fd);
-	if (write(fd, "1", 1) != 1) {
-		close(fd);
-		rmdir(dir);
-		SKIP(return, "a zoned null_blk does not power on (CONFIG_BLK_DEV_ZONED off)");
-	}
-	close(fd);
-	snprintf(path, sizeof(path), "%s/index", dir);
-	fd = open(path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	n = read(fd, idx, sizeof(idx) - 1);
-	close(fd);
-	ASSERT_LT(0, n);
-	/* named after the configfs directory (nullb<index> before 5.19) */
-	snprintf(node, sizeof(node), "/dev/trust_zoned");
-	if (wait_for_node(node))
-		snprintf(node, sizeof(node), "/dev/nullb%d", atoi(idx));
-	ASSERT_EQ(0, wait_for_node(node));
+	if (ret)
+		SKIP(return, "no zoned null_blk here (%s: CONFIG_BLK_DEV_ZONED off?)",
+		     strerror(-ret));
 	fd = open(node, O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EOPNOTSUPP, bf_attach(fd));
 	bf_detach(fd);
 	close(fd);
-	snprintf(path, sizeof(path), "%s/power", dir);
-	fd = open(path, O_WRONLY);
-	if (fd >= 0) {
-		write(fd, "0", 1);
-		close(fd);
-	}
-	rmdir(dir);
+	nullb_remove("trust_zoned");
 }
 
 /*

@@ -278,23 +278,20 @@ FIXTURE_TEARDOWN(iopoll)
 		bf_detach(fd);
 		close(fd);
 	}
-	fd = open("/sys/kernel/config/nullb/trust_poll/power", O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) < 0)
-			perror("nullb power off");
-		close(fd);
-	}
-	rmdir("/sys/kernel/config/nullb/trust_poll");
+	nullb_remove("trust_poll");
 	unlink("/tmp/trust_if.pstore");
 }
 
 TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 {
-	const char *dir = "/sys/kernel/config/nullb/trust_poll";
+	static const char *const attrs[] = {
+		"size=64", "memory_backed=1", "queue_mode=2", "?poll_queues=1",
+		NULL
+	};
 	struct uring_job j = { 0 };
 	struct blksnap_uuid id;
-	char path[128], idx[16] = "", node[32], spath[64];
-	int fd, n, cfd, sfd, bfd, ifd, i;
+	char node[64], spath[64];
+	int ret, cfd, sfd, bfd, ifd, i;
 	pthread_t th;
 
 	{
@@ -306,38 +303,10 @@ TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 		if (rfd >= 0)
 			close(rfd);
 	}
-	if (access("/sys/kernel/config/nullb", F_OK))
-		system("mount -t configfs configfs /sys/kernel/config 2>/dev/null; insmod /lib/modules/null_blk.ko nr_devices=0 2>/dev/null");
-	if (access("/sys/kernel/config/nullb", F_OK))
+	ret = nullb_create("trust_poll", attrs, node, sizeof(node));
+	if (ret == -ENOENT)
 		SKIP(return, "null_blk has no configfs interface here");
-	ASSERT_EQ(0, mkdir(dir, 0755));
-#define SET(attr, val, must) do {					\
-		snprintf(path, sizeof(path), "%s/%s", dir, attr);	\
-		fd = open(path, O_WRONLY);				\
-		if (must)						\
-			ASSERT_LE(0, fd);				\
-		if (fd >= 0) {						\
-			ASSERT_LT(0, write(fd, val, strlen(val)));	\
-			close(fd);					\
-		}							\
-	} while (0)
-	SET("size", "64", 1);
-	SET("memory_backed", "1", 1);
-	SET("queue_mode", "2", 1);
-	SET("poll_queues", "1", 0);
-	SET("power", "1", 1);
-#undef SET
-	snprintf(path, sizeof(path), "%s/index", dir);
-	fd = open(path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	n = read(fd, idx, sizeof(idx) - 1);
-	close(fd);
-	ASSERT_LT(0, n);
-	/* named after the configfs directory (nullb<index> before 5.19) */
-	snprintf(node, sizeof(node), "/dev/trust_poll");
-	if (wait_for_node(node))
-		snprintf(node, sizeof(node), "/dev/nullb%d", atoi(idx));
-	ASSERT_EQ(0, wait_for_node(node));
+	ASSERT_EQ(0, ret);
 
 	bfd = open(node, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, bfd);
@@ -375,14 +344,7 @@ TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 	close(bfd);
 	loop_destroy(sfd, "/tmp/trust_if.pstore");
 	close(cfd);
-	snprintf(path, sizeof(path), "%s/power", dir);
-	fd = open(path, O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) < 0)
-			TH_LOG("powering the null_blk device off failed");
-		close(fd);
-	}
-	rmdir(dir);
+	nullb_remove("trust_poll");
 }
 
 TEST_HARNESS_MAIN

@@ -193,4 +193,79 @@ static inline long kernel_mem_kib(void)
 	return total;
 }
 
+/* Write @val into attribute @attr of configfs null_blk device @dir. */
+static inline int nullb_set(const char *dir, const char *attr, const char *val)
+{
+	char path[256];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Power off and remove the configfs null_blk device @name. */
+static inline void nullb_remove(const char *name)
+{
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "/sys/kernel/config/nullb/%s", name);
+	nullb_set(dir, "power", "0");
+	rmdir(dir);
+}
+
+/*
+ * A null_blk device made through configfs: @name's directory gets the
+ * "attribute=value" settings of @attrs (NULL-terminated; optional ones
+ * start with '?' and may fail), then is powered on.  Writes the node to
+ * @node (named after the directory since 5.19, nullb<index> before).
+ * Returns 0, -ENOENT without null_blk's configfs, or the -errno of the
+ * setting or the power-on that failed (the directory is removed then).
+ */
+static inline int nullb_create(const char *name, const char *const *attrs,
+			       char *node, size_t len)
+{
+	char dir[128], path[256], idx[16] = "";
+	int fd, n, ret = 0;
+
+	if (access("/sys/kernel/config/nullb", F_OK) &&
+	    system("mount -t configfs configfs /sys/kernel/config 2>/dev/null; insmod /lib/modules/null_blk.ko nr_devices=0 2>/dev/null") < 0)
+		return -ENOENT;
+	if (access("/sys/kernel/config/nullb", F_OK))
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), "/sys/kernel/config/nullb/%s", name);
+	if (mkdir(dir, 0755))
+		return -errno;
+	for (; *attrs && !ret; attrs++) {
+		const char *a = **attrs == '?' ? *attrs + 1 : *attrs;
+		const char *eq = strchr(a, '=');
+		char key[64];
+
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - a), a);
+		ret = nullb_set(dir, key, eq + 1);
+		if (**attrs == '?')
+			ret = 0;
+	}
+	if (!ret)
+		ret = nullb_set(dir, "power", "1");
+	if (ret) {
+		rmdir(dir);
+		return ret;
+	}
+	snprintf(path, sizeof(path), "%s/index", dir);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, idx, sizeof(idx) - 1);
+	if (fd >= 0)
+		close(fd);
+	snprintf(node, len, "/dev/%s", name);
+	if (wait_for_node(node) && n > 0)
+		snprintf(node, len, "/dev/nullb%d", atoi(idx));
+	return wait_for_node(node);
+}
+
 #endif /* BLKSNAP_TESTS_DEV_H */
