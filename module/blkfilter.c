@@ -1162,6 +1162,9 @@ static struct bf_hook bf_hooks[] = {
 	  { .func = bf_media_change_cb, .flags = BF_NOTIFY } },
 	{ "set_capacity", false,
 	  { .func = bf_set_capacity_cb, .flags = BF_NOTIFY } },
+	/* its call of set_capacity() may be inlined */
+	{ "set_capacity_and_notify", false,
+	  { .func = bf_set_capacity_cb, .flags = BF_NOTIFY } },
 };
 
 static int bf_hook_register(struct bf_hook *h)

@@ -308,6 +308,39 @@ TEST_F(media, loop_new_file_corrupts_taken_snapshot)
 }
 
 /* A dm table that maps the device elsewhere (same size): new history. */
+/*
+ * The device grows under the tracker (the loop file is extended and
+ * LOOP_SET_CAPACITY issued): the next TAKE starts a new generation with
+ * the new size, and a snapshot taken before ends corrupted.
+ */
+TEST_F(media, loop_resize_new_generation)
+{
+	struct blksnap_cbtinfo before, after;
+	struct blksnap_snapshotinfo info;
+	struct blksnap_uuid id;
+	char spath[64];
+	int sfd;
+
+	sfd = loop_create("/tmp/trust_dev.store", 16, 0, spath, sizeof(spath));
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, write_sync(self->lfd, 0, 65536, 1));
+	ASSERT_EQ(0, cbt_switch(self->lfd));
+	ASSERT_EQ(0, cbt_info(self->lfd, &before));
+	ASSERT_EQ(16ULL << 20, before.device_capacity);
+	ASSERT_EQ(0, snap_create_take(self->cfd, &id, &self->lfd, 1, spath, 0,
+				      16 << 11));
+	ASSERT_EQ(0, truncate("/tmp/trust_dev.a", 32 << 20));
+	ASSERT_EQ(0, ioctl(self->lfd, LOOP_SET_CAPACITY, 0));
+	ASSERT_EQ(0, snap_info(self->lfd, &info));
+	EXPECT_EQ(-ESTALE, info.error_code);
+	EXPECT_EQ(0, snap_destroy(self->cfd, &id));
+	ASSERT_EQ(0, cbt_switch(self->lfd));
+	ASSERT_EQ(0, cbt_info(self->lfd, &after));
+	EXPECT_EQ(32ULL << 20, after.device_capacity);
+	EXPECT_FALSE(same_uuid(&before, &after));
+	loop_destroy(sfd, "/tmp/trust_dev.store");
+}
+
 TEST(dm_table_swap_new_generation)
 {
 	struct blksnap_cbtinfo before, after;
