@@ -1080,7 +1080,13 @@ static void notrace bf_device_event(enum bf_event what, unsigned long arg0,
 			kick = true;
 			break;
 		default:
-			bf_media_changed(e);
+			/*
+			 * del_gendisk() sets the capacity to 0 on its way:
+			 * a device going away is not a media change (the
+			 * removal worker says ENODEV).
+			 */
+			if (!READ_ONCE(e->dying) && disk_live(disk))
+				bf_media_changed(e);
 			break;
 		}
 	}
