@@ -1081,11 +1081,12 @@ static void notrace bf_device_event(enum bf_event what, unsigned long arg0,
 			break;
 		default:
 			/*
-			 * del_gendisk() sets the capacity to 0 on its way:
-			 * a device going away is not a media change (the
-			 * removal worker says ENODEV).
+			 * del_gendisk() and blk_mark_disk_dead() set the
+			 * capacity to 0 on their way: a device going away is
+			 * not a media change (the removal worker says ENODEV).
 			 */
-			if (!READ_ONCE(e->dying) && disk_live(disk))
+			if (!READ_ONCE(e->dying) && disk_live(disk) &&
+			    !test_bit(GD_DEAD, &disk->state))
 				bf_media_changed(e);
 			break;
 		}
