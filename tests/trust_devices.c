@@ -84,37 +84,6 @@ static int loop_reconfigure(int *lfd, const char *path, const char *file,
 	return ret;
 }
 
-/* Load a new one-target table into dm device @name and swap it in. */
-static int dm_reload(const char *name, const char *type, uint64_t len,
-		     const char *params)
-{
-	char buf[16384];
-	struct dm_ioctl *dmi;
-	struct dm_target_spec *t;
-	int fd, ret = 0;
-
-	fd = open("/dev/mapper/control", O_RDWR);
-	if (fd < 0)
-		return -errno;
-	dmi = dm_hdr(buf, sizeof(buf), name);
-	dmi->target_count = 1;
-	t = (struct dm_target_spec *)(buf + sizeof(*dmi));
-	t->length = len;
-	strncpy(t->target_type, type, sizeof(t->target_type) - 1);
-	strcpy((char *)(t + 1), params);
-	if (ioctl(fd, DM_TABLE_LOAD, dmi))
-		ret = -errno;
-	dmi = dm_hdr(buf, sizeof(buf), name);
-	dmi->flags = DM_SUSPEND_FLAG;
-	if (!ret && ioctl(fd, DM_DEV_SUSPEND, dmi))
-		ret = -errno;
-	dmi = dm_hdr(buf, sizeof(buf), name);
-	if (!ret && ioctl(fd, DM_DEV_SUSPEND, dmi))	/* resume: swap */
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static int dev_of(const char *path, unsigned int *maj, unsigned int *min)
 {
 	struct stat st;

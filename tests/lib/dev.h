@@ -86,6 +86,36 @@ out:
 	return ret;
 }
 
+/*
+ * Load a new table into dm device @name (one target over @len sectors)
+ * and resume it, which swaps the table in.
+ */
+static inline int dm_reload(const char *name, const char *type, uint64_t len,
+			    const char *params)
+{
+	char buf[16384];
+	struct dm_ioctl *dmi;
+	struct dm_target_spec *t;
+	int fd, ret = 0;
+
+	fd = open("/dev/mapper/control", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	dmi = dm_hdr(buf, sizeof(buf), name);
+	dmi->target_count = 1;
+	t = (struct dm_target_spec *)(buf + sizeof(*dmi));
+	t->sector_start = 0;
+	t->length = len;
+	strncpy(t->target_type, type, sizeof(t->target_type) - 1);
+	strcpy((char *)(t + 1), params);
+	if (ioctl(fd, DM_TABLE_LOAD, dmi))
+		ret = -errno;
+	else if (ioctl(fd, DM_DEV_SUSPEND, dm_hdr(buf, sizeof(buf), name)))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 static inline int dm_remove(const char *name)
 {
 	char buf[sizeof(struct dm_ioctl) + 1024];
