@@ -449,7 +449,8 @@ out:
  * @bdev: Receives the storage device of its region.
  * @sector: Receives the first sector of its region.
  *
- * Context: the chunk's lock held (either way).
+ * Context: the chunk's lock held (either way; the image's read path holds
+ * it as a non-owner, which lockdep does not see, so nothing is asserted).
  * Return: false if the chunk has not been copied.
  */
 bool diff_area_find_chunk(struct diff_area *da, unsigned long nr,
@@ -457,7 +458,6 @@ bool diff_area_find_chunk(struct diff_area *da, unsigned long nr,
 {
 	struct copied_chunk *chunk = xa_load(&da->chunks, nr);
 
-	lockdep_assert_held(diff_area_chunk_lock(da, nr));
 	if (!chunk)
 		return false;
 	*bdev = chunk->bdev;
