@@ -53,13 +53,7 @@ DECLARE_WAIT_QUEUE_HEAD(blkfilter_unfreeze_wq);
 
 static bool bf_entry_gone(struct bf_entry *e);
 
-/**
- * blkfilter_lock() - Take the layer's lock (attach, detach, ctl, freeze).
- *
- * Held around blkfilter_freeze() / blkfilter_unfreeze(), it also keeps
- * every filter attached.  ops->ctl runs with it held.
- * Context: may sleep.
- */
+/* Documented in blkfilter.h: it is also the snapshot subsystem's lock. */
 void blkfilter_lock(void)
 {
 	mutex_lock(&blkfilter_mutex);

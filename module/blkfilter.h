@@ -10,8 +10,9 @@
  * device with BLKFILTER_ATTACH on the device's own file descriptor, and from
  * then on every bio submitted to that device is offered to ops->submit_bio.
  *
- * The layer is the only part of the module that touches ftrace.  Filters see
- * nothing of it; they embed a struct blkfilter in their own per-device object.
+ * Only the layer's blkfilter_ftrace.c touches ftrace.  Filters see nothing
+ * of it (they include only this header); they embed a struct blkfilter in
+ * their own per-device object.
  */
 #ifndef BLKSNAP_BLKFILTER_H
 #define BLKSNAP_BLKFILTER_H
@@ -57,7 +58,7 @@ struct module;
  *       The return value (errno or a non-negative count) is the ioctl's.
  *       May sleep.
  * @submit_bio: Offered every bio submitted to the filtered device, with
- *       bio_sector_rel() already telling the partition-relative start.
+ *       blkfilter_bio_sector() telling the partition-relative start.
  *       Returns true when the filter took ownership of the bio (it completes
  *       or resubmits it later with blkfilter_resubmit_bio()), false to let
  *       it pass down unchanged.  Runs in the submitter's context: it may
@@ -98,13 +99,35 @@ struct blkfilter {
 int blkfilter_register(struct blkfilter_operations *ops);
 void blkfilter_unregister(struct blkfilter_operations *ops);
 
-sector_t bio_sector_rel(struct bio *bio);
+sector_t blkfilter_bio_sector(struct bio *bio);
+/* Old name, for tracker.c until its call is renamed; drop at the merge. */
+#define bio_sector_rel(bio)	blkfilter_bio_sector(bio)
 bool blkfilter_bio_may_wait(void);
 bool blkfilter_defer_bio(struct blkfilter *flt, struct bio *bio);
 void blkfilter_resubmit_bio(struct bio *bio);
 bool blkfilter_is_own_bio(struct bio *bio);
 struct bio_set *blkfilter_bio_set(void);
 
+/**
+ * blkfilter_lock() - Take the layer's lock (attach, detach, ctl, freeze).
+ *
+ * The layer's one mutex.  It serialises attach, detach, ctl, freezing
+ * and the registry of filters; held around blkfilter_freeze() /
+ * blkfilter_unfreeze(), it also keeps every filter attached.  ops->ctl
+ * runs with it held.
+ *
+ * It is also the snapshot subsystem's lock (see module/snapshot.c):
+ * snapshot membership (which trackers belong to which snapshot), whether
+ * a snapshot is taken and a tracker's diff area change only under it, so
+ * no device can be attached, detached or removed meanwhile.  TAKE holds
+ * it in its phase 1 (check the members, create their diff areas) and
+ * phase 3 (freeze the filters, add the images, switch the CBT maps), not
+ * while it freezes file systems in between; DESTROY holds it while it
+ * takes the members out of the snapshot.  It comes first in the snapshot
+ * code's locking order, before snapshots_lock.
+ *
+ * Context: may sleep.
+ */
 void blkfilter_lock(void);
 void blkfilter_unlock(void);
 void blkfilter_assert_locked(void);

@@ -181,7 +181,7 @@ bool blkfilter_filter_bio(struct bio *bio)
 }
 
 /**
- * bio_sector_rel() - First sector of a bio, relative to its block device.
+ * blkfilter_bio_sector() - First sector of a bio, relative to its block device.
  * @bio: A bio offered to a filter.
  *
  * The hook sees bios before partition remapping, except for remainders of
@@ -190,7 +190,7 @@ bool blkfilter_filter_bio(struct bio *bio)
  *
  * Return: the partition-relative start sector in every case.
  */
-sector_t bio_sector_rel(struct bio *bio)
+sector_t blkfilter_bio_sector(struct bio *bio)
 {
 	sector_t sector = bio->bi_iter.bi_sector;
 
