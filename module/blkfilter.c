@@ -19,16 +19,19 @@
  * Lifetime of a struct bf_entry (see also blkfilter_priv.h):
  *
  * - It lives from attach to detach.  It pins the block device
- *   (get_device) and holds a reference on the filter's module.  @ref
+ *   (get_device) and, if attached by BLKFILTER_ATTACH or with @pin_module
+ *   (@pinned), holds a reference on the filter's module; without one it is
+ *   detached by blkfilter_unregister() when that module goes.  @ref
  *   counts the callers inside the filter's submit_bio and the writes that
  *   passed it; detach and freeze kill it and wait for it to drain.  Detach
  *   unpublishes the entry (removes it from blkfilter_hash) under
  *   blkfilter_mutex; then, after a grace period, it drains @ref, flushes
  *   the entry's worker, calls ops->detach and frees the entry after
- *   another grace period.  An ioctl detach does that part without the
- *   mutex (the filter agreed in may_detach and cannot be found any more);
- *   removal and unload keep the lock throughout.  Attach freezes the file
- *   system before it takes the mutex.
+ *   another grace period.  A user-requested detach (BLKFILTER_DETACH,
+ *   blkfilter_detach()) does that part without the mutex (the filter
+ *   agreed in may_detach and cannot be found any more); removal and
+ *   unregister keep the lock throughout.  Attach freezes the file system
+ *   before it takes the mutex.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -50,6 +53,13 @@ struct workqueue_struct *blkfilter_wq;
 
 unsigned long blkfilter_unfreeze_seq;
 DECLARE_WAIT_QUEUE_HEAD(blkfilter_unfreeze_wq);
+
+/*
+ * Detaches that finish without blkfilter_mutex (bf_detach_unlock());
+ * blkfilter_unregister() waits on bf_released_wq until none is left.
+ */
+static atomic_t bf_nr_releasing = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(bf_released_wq);
 
 static bool bf_entry_gone(struct bf_entry *e);
 
@@ -250,14 +260,16 @@ static void bf_unpublish(struct bf_entry *e)
 /*
  * Finish the detach of an unpublished @e: wait until no bio is inside its
  * filter, resubmit its deferred bios, then let the filter release its
- * object.  Needs blkfilter_mutex only if the filter's detach does (a filter still
- * in use elsewhere, e.g. a device that went away under a snapshot); an
- * ioctl detach runs it unlocked, so the grace period and the drain do not
- * stall the ioctls of every other device.  May sleep.
+ * object.  Needs blkfilter_mutex only if the filter's detach does (a
+ * filter still in use elsewhere, e.g. a device that went away under a
+ * snapshot); a user-requested detach runs it unlocked (bf_detach_unlock()),
+ * so the grace period and the drain do not stall the ioctls of every other
+ * device.  May sleep.
  */
 static void bf_release(struct bf_entry *e)
 {
 	struct module *owner = e->ops->owner;
+	bool pinned;
 
 	synchronize_rcu();		/* no bio-path lookup returns @e */
 	flush_work(&e->work);		/* deferred bios still filtered */
@@ -271,8 +283,10 @@ static void bf_release(struct bf_entry *e)
 		MAJOR(e->bdev->bd_dev), MINOR(e->bdev->bd_dev));
 	e->ops->detach(e->flt);
 	put_device(&e->bdev->bd_device);
+	pinned = e->pinned;
 	call_rcu(&e->rcu, bf_entry_free_rcu);
-	module_put(owner);
+	if (pinned)
+		module_put(owner);
 }
 
 /* Detach @e with blkfilter_mutex held throughout. */
@@ -330,17 +344,38 @@ static int bf_attach_refused(struct block_device *bdev,
 	return 0;
 }
 
-static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
+/**
+ * blkfilter_attach() - Attach a filter to a block device.
+ * @bdev: The device, held open by the caller for the duration of the call.
+ * @name: The filter's name (only its first BLKFILTER_NAME_LENGTH - 1
+ *	characters count).
+ * @pin_module: Hold a reference on the filter's module (ops->owner) for as
+ *	long as the filter stays attached, as BLKFILTER_ATTACH does.  Without
+ *	it the attachment does not keep the module loaded, and
+ *	blkfilter_unregister() detaches it when the module goes.
+ *
+ * What BLKFILTER_ATTACH does, without a file descriptor: the device's file
+ * system is frozen while ops->attach runs, so no write slips past the
+ * filter's start; then every bio for @bdev is offered to the filter.  An
+ * attachment keeps the pinning it was made with: attaching again gives
+ * -EALREADY whatever @pin_module says.
+ *
+ * Context: process, blkfilter_lock() not held; may sleep (freezes the file
+ * system).
+ * Return: 0; -ENOENT if no filter of that name is registered (or its
+ * module is going away); -EALREADY if it is attached to @bdev already;
+ * -EBUSY if another filter is; -ENODEV if the device is gone or goes away
+ * meanwhile; -EOPNOTSUPP for a DAX-capable device; the errno of freezing
+ * the file system or of ops->attach; -ENOMEM.
+ */
+int blkfilter_attach(struct block_device *bdev, const char *name,
+		     bool pin_module)
 {
 	const struct blkfilter_operations *ops;
-	char name[BLKFILTER_NAME_LENGTH];
 	struct blkfilter *flt;
 	struct bf_entry *e;
 	int ret;
 
-	ret = bf_copy_name(name, argp);
-	if (ret)
-		return ret;
 	/* refuse before allocating and freezing; checked again below */
 	mutex_lock(&blkfilter_mutex);
 	ret = bf_attach_refused(bdev, bf_find_ops(name));
@@ -376,7 +411,7 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	ret = bf_attach_refused(bdev, ops);
 	if (ret)
 		goto out_unlock;
-	if (!try_module_get(ops->owner)) {
+	if (pin_module && !try_module_get(ops->owner)) {
 		ret = -ENOENT;
 		goto out_unlock;
 	}
@@ -392,6 +427,7 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	e->ops = ops;
 	e->bdev = bdev;
 	e->disk = bdev->bd_disk;
+	e->pinned = pin_module;
 	get_device(&bdev->bd_device);
 	hash_add_rcu(blkfilter_hash, &e->hnode, (unsigned long)bdev);
 	atomic_inc(&blkfilter_nr_attached);
@@ -409,7 +445,8 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	return 0;
 
 out_put_module:
-	module_put(ops->owner);
+	if (pin_module)
+		module_put(ops->owner);
 out_unlock:
 	mutex_unlock(&blkfilter_mutex);
 	bdev_thaw(bdev);
@@ -420,18 +457,27 @@ out_free_entry:
 	return ret;
 }
 
-static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
+static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 {
 	char name[BLKFILTER_NAME_LENGTH];
-	struct bf_entry *e;
 	int ret;
 
 	ret = bf_copy_name(name, argp);
 	if (ret)
 		return ret;
+	return blkfilter_attach(bdev, name, true);
+}
 
-	mutex_lock(&blkfilter_mutex);
-	e = bf_lookup(bdev);
+/*
+ * Detach @e (NULL: not found) if it is the filter called @name and the
+ * filter agrees.  Called with blkfilter_mutex held; releases it.
+ */
+static int bf_detach_unlock(struct bf_entry *e, const char *name)
+	__releases(&blkfilter_mutex)
+{
+	int ret;
+
+	lockdep_assert_held(&blkfilter_mutex);
 	if (!e) {
 		ret = -ENOENT;
 		goto out_unlock;
@@ -448,16 +494,119 @@ static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
 	/*
 	 * may_detach() allowed it and, once unpublished, nothing can make
 	 * the filter busy again (snapshotadd needs a lookup): the rest runs
-	 * without the layer's lock.
+	 * without the layer's lock.  blkfilter_unregister() waits for it.
 	 */
 	bf_unpublish(e);
+	atomic_inc(&bf_nr_releasing);
 	mutex_unlock(&blkfilter_mutex);
 	bf_release(e);
+	if (atomic_dec_and_test(&bf_nr_releasing))
+		wake_up_all(&bf_released_wq);
 	return 0;
 
 out_unlock:
 	mutex_unlock(&blkfilter_mutex);
 	return ret;
+}
+
+static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
+{
+	char name[BLKFILTER_NAME_LENGTH];
+	int ret;
+
+	ret = bf_copy_name(name, argp);
+	if (ret)
+		return ret;
+	mutex_lock(&blkfilter_mutex);
+	return bf_detach_unlock(bf_lookup(bdev), name);
+}
+
+/*
+ * The live entry of the device numbered @dev, or NULL.  Entries whose
+ * device is gone or going (the gc worker detaches them soon) do not count:
+ * a new device may have taken the number meanwhile.
+ */
+static struct bf_entry *bf_lookup_dev(dev_t dev)
+{
+	struct bf_entry *e;
+	int bkt;
+
+	lockdep_assert_held(&blkfilter_mutex);
+	hash_for_each(blkfilter_hash, bkt, e, hnode)
+		if (e->bdev->bd_dev == dev && !READ_ONCE(e->dying) &&
+		    !bf_entry_gone(e))
+			return e;
+	return NULL;
+}
+
+/**
+ * blkfilter_detach() - Detach a filter from a block device.
+ * @dev: The device's number.
+ * @name: The filter's name.
+ *
+ * What BLKFILTER_DETACH does, without a file descriptor: ops->may_detach
+ * may refuse; then the filter is drained (bios inside it and writes that
+ * passed it), its deferred bios are passed down and ops->detach releases
+ * it.  Pinned or not, the attachment ends.
+ *
+ * Context: process, blkfilter_lock() not held; may sleep.
+ * Return: 0; -ENOENT if no filter is attached to @dev; -EINVAL if the one
+ * attached has another name; the errno of ops->may_detach (-EBUSY while
+ * the device is in a snapshot, for "blksnap").
+ */
+int blkfilter_detach(dev_t dev, const char *name)
+{
+	mutex_lock(&blkfilter_mutex);
+	return bf_detach_unlock(bf_lookup_dev(dev), name);
+}
+
+/**
+ * blkfilter_find() - Look up the filter attached to a device by number.
+ * @dev: The device's number.
+ * @ops: The filter wanted.
+ *
+ * A device whose removal has started counts as not attached.
+ *
+ * Context: blkfilter_lock() held.
+ * Return: the device's filter if it is @ops's, else NULL.  It stays valid
+ * (attached) while blkfilter_lock() is held.
+ */
+struct blkfilter *blkfilter_find(dev_t dev,
+				 const struct blkfilter_operations *ops)
+{
+	struct bf_entry *e = bf_lookup_dev(dev);
+
+	return e && e->ops == ops ? e->flt : NULL;
+}
+
+/**
+ * blkfilter_for_each() - Call a function for every attachment of a filter.
+ * @ops: The filter.
+ * @fn: Called with each of @ops's attached filters (devices whose removal
+ *	has started are left out) and @data; a non-zero return stops the
+ *	walk.  It runs with blkfilter_lock() held and must not attach or
+ *	detach.
+ * @data: Passed to @fn.
+ *
+ * Context: blkfilter_lock() held; may sleep if @fn does.
+ * Return: 0 after a full walk, else the first non-zero value of @fn.
+ */
+int blkfilter_for_each(const struct blkfilter_operations *ops,
+		       int (*fn)(struct blkfilter *flt, void *data),
+		       void *data)
+{
+	struct bf_entry *e;
+	int bkt, ret;
+
+	lockdep_assert_held(&blkfilter_mutex);
+	hash_for_each(blkfilter_hash, bkt, e, hnode) {
+		if (e->ops != ops || READ_ONCE(e->dying) || bf_entry_gone(e))
+			continue;
+		ret = fn(e->flt, data);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int bf_ioctl_ctl(struct block_device *bdev, void __user *argp)
@@ -685,15 +834,36 @@ int blkfilter_register(struct blkfilter_operations *ops)
  * blkfilter_unregister() - Remove a filter registered by blkfilter_register().
  * @ops: The filter's operations.
  *
- * No device can have the filter attached: each attachment holds a
- * reference on @ops->owner, so this runs only when none is left.
+ * Attachments made with BLKFILTER_ATTACH (or blkfilter_attach() with
+ * @pin_module) hold a reference on @ops->owner, so none is left when the
+ * owner unloads.  Those made without it are detached here, as if their
+ * devices went away but without ops->device_gone: each is drained (bios
+ * in its filter, writes that passed it, deferred bios) before ops->detach
+ * runs.  No new attachment can start once this has taken the layer's
+ * lock, and detaches that finish without the lock are waited for, so
+ * nothing of @ops runs after this returns.
+ *
  * Context: may sleep.
  */
 void blkfilter_unregister(struct blkfilter_operations *ops)
 {
+	struct hlist_node *tmp;
+	struct bf_entry *e;
+	int bkt;
+
 	mutex_lock(&blkfilter_mutex);
+	hash_for_each_safe(blkfilter_hash, bkt, tmp, e, hnode) {
+		if (e->ops != ops)
+			continue;
+		WARN_ON_ONCE(e->pinned);
+		pr_info("unloading: detaching filter \"%s\" from %u:%u\n",
+			ops->name, MAJOR(e->bdev->bd_dev),
+			MINOR(e->bdev->bd_dev));
+		bf_detach(e);
+	}
 	list_del(&ops->link);
 	mutex_unlock(&blkfilter_mutex);
+	wait_event(bf_released_wq, !atomic_read(&bf_nr_releasing));
 }
 
 /**

@@ -29,19 +29,22 @@ struct module;
 /**
  * struct blkfilter_operations - What a filter provides to the filter layer.
  * @link: Entry in the layer's list of registered filters (layer-private).
- * @owner: Module that implements the filter; attach takes a reference on it.
+ * @owner: Module that implements the filter; BLKFILTER_ATTACH takes a
+ *         reference on it (see blkfilter_attach()).
  * @name: Name user space passes in struct blkfilter_name (at most
  *        BLKFILTER_NAME_LENGTH - 1 characters).
- * @attach: Create the filter's per-device object for @bdev.  Called from the
- *          BLKFILTER_ATTACH ioctl with the device's file system frozen and
- *          the layer's attach lock held.  May sleep.  Returns the embedded
+ * @attach: Create the filter's per-device object for @bdev.  Called from
+ *          blkfilter_attach() (the BLKFILTER_ATTACH ioctl) with the
+ *          device's file system frozen and blkfilter_lock() held.  May sleep.  Returns the embedded
  *          struct blkfilter, or an ERR_PTR().
  * @detach: Release the per-device object.  Called once per successful
  *          attach, after the layer has made sure no ->submit_bio, ->ctl or
  *          deferred bio is running or will run for @flt.  May sleep.
- * @may_detach: Optional.  Called for a user-requested BLKFILTER_DETACH
- *          before anything changes; a negative errno refuses the detach and
- *          is returned to user space.  Never called when the device goes away.
+ * @may_detach: Optional.  Called for a user-requested detach
+ *          (BLKFILTER_DETACH, blkfilter_detach()) before anything changes;
+ *          a negative errno refuses the detach and is returned to the
+ *          caller.  Never called when the device goes away, nor by
+ *          blkfilter_unregister().
  * @device_gone: Optional.  Called when the device disappears (del_gendisk,
  *          partition deletion or rescan) before the automatic detach, so the
  *          owner can mark dependent state (a taken snapshot) failed.  May
@@ -98,6 +101,15 @@ struct blkfilter {
 
 int blkfilter_register(struct blkfilter_operations *ops);
 void blkfilter_unregister(struct blkfilter_operations *ops);
+
+int blkfilter_attach(struct block_device *bdev, const char *name,
+		     bool pin_module);
+int blkfilter_detach(dev_t dev, const char *name);
+struct blkfilter *blkfilter_find(dev_t dev,
+				 const struct blkfilter_operations *ops);
+int blkfilter_for_each(const struct blkfilter_operations *ops,
+		       int (*fn)(struct blkfilter *flt, void *data),
+		       void *data);
 
 sector_t blkfilter_bio_sector(struct bio *bio);
 /* Old name, for tracker.c until its call is renamed; drop at the merge. */

@@ -7,12 +7,14 @@
  *
  * Lifetime of a struct bf_entry: allocated by attach, published in
  * blkfilter_hash under blkfilter_mutex, unpublished by detach (the ioctl or
- * device removal).  After unpublishing and a grace period no new bio can
- * find it; @ref then drains the callers of ops->submit_bio and the writes
- * in flight below the filter, the worker is flushed, ops->detach() runs,
- * the block device is put and the entry is freed after another RCU grace
- * period (lookups on the bio path run under RCU only).  It pins its block
- * device (get_device) throughout and holds a reference on ops->owner.
+ * blkfilter_detach(), device removal, blkfilter_unregister()).  After
+ * unpublishing and a grace period no new bio can find it; @ref then drains
+ * the callers of ops->submit_bio and the writes in flight below the
+ * filter, the worker is flushed, ops->detach() runs, the block device is
+ * put and the entry is freed after another RCU grace period (lookups on
+ * the bio path run under RCU only).  It pins its block device (get_device)
+ * throughout; if @pinned it also holds a reference on ops->owner, else
+ * blkfilter_unregister() detaches it.
  */
 #ifndef BLKSNAP_BLKFILTER_PRIV_H
 #define BLKSNAP_BLKFILTER_PRIV_H
@@ -39,6 +41,9 @@
  * @ref: Held by every caller of ops->submit_bio.  Killed by freeze and
  *	detach; @drained completes when it reaches zero.
  * @drained: See @ref.
+ * @pinned: The entry holds a reference on ops->owner (BLKFILTER_ATTACH,
+ *	or blkfilter_attach() with @pin_module).  Set at attach, never
+ *	changed.
  * @frozen: Set while blkfilter_freeze() holds the filter; bios wait.
  *	Written under blkfilter_mutex.
  * @dead: Set when detach starts; bios then pass unfiltered.  Written under
@@ -59,6 +64,7 @@ struct bf_entry {
 	struct gendisk *disk;
 	struct percpu_ref ref;
 	struct completion drained;
+	bool pinned;
 	bool frozen;
 	bool dead;
 	bool dying;
