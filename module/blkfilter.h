@@ -7,8 +7,9 @@
  * BLKFILTER_ATTACH/DETACH/CTL ioctls.  Stock kernels have none of it, so this
  * layer provides the same shape from inside the module: a filter registers a
  * struct blkfilter_operations under its name, user space attaches it to a
- * device with BLKFILTER_ATTACH on the device's own file descriptor, and from
- * then on every bio submitted to that device is offered to ops->submit_bio.
+ * device with BLKFILTER_ATTACH on the device's own file descriptor (or a
+ * front end of the module does with blkfilter_attach()), and from then on
+ * every bio submitted to that device is offered to ops->submit_bio.
  *
  * Only the layer's blkfilter_ftrace.c touches ftrace.  Filters see nothing
  * of it (they include only this header); they embed a struct blkfilter in
@@ -91,7 +92,10 @@ struct blkfilter_operations {
  *        Filters never touch it.
  *
  * Filters embed this in their per-device object and get back to it with
- * container_of().
+ * container_of().  Lifetime: ops->attach creates it; the layer hands it to
+ * ops->detach exactly once, after the last ->submit_bio, ->ctl,
+ * ->media_changed or deferred bio of it has finished; from then on the
+ * layer never touches it.
  */
 struct blkfilter {
 	const struct blkfilter_operations *ops;

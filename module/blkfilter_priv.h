@@ -103,8 +103,8 @@ extern atomic_t blkfilter_active;
 extern wait_queue_head_t blkfilter_active_wq;
 
 /*
- * Entered by every path from which module text calls submit_bio_noacct()
- * (or returns from it): module exit waits until none is inside.
+ * Entered by the redirect targets and by every other path where module
+ * text calls submit_bio_noacct(): module exit waits until none is inside.
  */
 static inline void bf_enter(void)
 {
