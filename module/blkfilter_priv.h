@@ -161,6 +161,11 @@ void blkfilter_deferred_work(struct work_struct *work);
 int blkfilter_bio_init(void);
 void blkfilter_bio_exit(void);
 
+/* `make module BLKSNAP_TESTING=y` (the test suite) sets it to 1. */
+#ifndef BLKSNAP_TESTING
+#define BLKSNAP_TESTING 0
+#endif
+
 /* blkfilter_ftrace.c: the hooks */
 int blkfilter_ftrace_init(void);
 void blkfilter_ftrace_exit(void);

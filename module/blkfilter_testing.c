@@ -5,6 +5,8 @@
  * with blkfilter_attach(..., pin_module = false), so that the test suite
  * can check that such an attachment does not pin the module and that
  * unloading detaches it.  Written as "<filter name> <device path>".
+ * Compiled into every build, it refuses (EPERM) outside test builds; Kbuild
+ * may link it into test builds only, like test_filter.o.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -12,8 +14,7 @@
 #include <linux/string.h>
 #include <linux/blkdev.h>
 #include <linux/blk-filter.h>
-#include "blkfilter.h"
-#include "tracker.h"
+#include "blkfilter_priv.h"
 
 static int bf_test_attach_set(const char *val, const struct kernel_param *kp)
 {
