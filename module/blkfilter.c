@@ -59,8 +59,6 @@ struct workqueue_struct *blkfilter_wq;
 static atomic_t bf_nr_releasing = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(bf_released_wq);
 
-static bool bf_entry_gone(struct bf_entry *e);
-
 /* Documented in blkfilter.h: it is also the snapshot subsystem's lock. */
 void blkfilter_lock(void)
 {
@@ -136,8 +134,14 @@ static void bf_release(struct bf_entry *e)
 		module_put(owner);
 }
 
-/* Detach @e with blkfilter_mutex held throughout. */
-static void bf_detach(struct bf_entry *e)
+/**
+ * blkfilter_detach_entry() - Detach an entry, the layer's lock held
+ * throughout (device removal, unregister, a lost attach race).
+ * @e: The entry.
+ *
+ * Context: blkfilter_lock() held; may sleep.
+ */
+void blkfilter_detach_entry(struct bf_entry *e)
 {
 	lockdep_assert_held(&blkfilter_mutex);
 	bf_unpublish(e);
@@ -278,9 +282,9 @@ int blkfilter_attach(struct block_device *bdev, const char *name,
 	get_device(&bdev->bd_device);
 	hash_add_rcu(blkfilter_hash, &e->hnode, (unsigned long)bdev);
 	atomic_inc(&blkfilter_nr_attached);
-	if (bf_entry_gone(e)) {
+	if (blkfilter_entry_gone(e)) {
 		/* del_gendisk ran meanwhile (its hook did not see @e) */
-		bf_detach(e);
+		blkfilter_detach_entry(e);
 		mutex_unlock(&blkfilter_mutex);
 		bdev_thaw(bdev);
 		return -ENODEV;
@@ -381,7 +385,7 @@ static struct bf_entry *bf_lookup_dev(dev_t dev)
 	lockdep_assert_held(&blkfilter_mutex);
 	hash_for_each(blkfilter_hash, bkt, e, hnode)
 		if (e->bdev->bd_dev == dev && !READ_ONCE(e->dying) &&
-		    !bf_entry_gone(e))
+		    !blkfilter_entry_gone(e))
 			return e;
 	return NULL;
 }
@@ -447,7 +451,7 @@ int blkfilter_for_each(const struct blkfilter_operations *ops,
 
 	lockdep_assert_held(&blkfilter_mutex);
 	hash_for_each(blkfilter_hash, bkt, e, hnode) {
-		if (e->ops != ops || READ_ONCE(e->dying) || bf_entry_gone(e))
+		if (e->ops != ops || READ_ONCE(e->dying) || blkfilter_entry_gone(e))
 			continue;
 		ret = fn(e->flt, data);
 		if (ret)
@@ -512,151 +516,6 @@ long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
 	return -ENOTTY;
 }
 
-/* ------------------------------------------------------ device removal */
-
-/*
- * How long after a removal hook fired the gc worker keeps looking for an
- * entry whose device is gone: the hooks fire when the kernel *starts* to
- * delete a partition or a disk, the deletion itself follows under the
- * disk's open_mutex (or is refused).
- */
-#define BF_GC_RETRIES	40
-#define BF_GC_DELAY	msecs_to_jiffies(50)
-static atomic_t bf_gc_retries = ATOMIC_INIT(0);
-
-/*
- * Is the device of @e gone?  Its disk is dead, or it is a partition that is
- * no longer the one in the disk's partition table (deleted, or replaced by
- * a rescan).  A deletion the kernel refused (EBUSY: the partition is open)
- * leaves both as they were, and the filter stays.
- */
-static bool bf_entry_gone(struct bf_entry *e)
-{
-	if (!disk_live(e->disk))
-		return true;
-	if (!bdev_is_partition(e->bdev))
-		return false;
-	return xa_load(&e->disk->part_tbl, bdev_partno(e->bdev)) != e->bdev;
-}
-
-static void bf_gc_work_fn(struct work_struct *work);
-static DECLARE_DELAYED_WORK(bf_gc_work, bf_gc_work_fn);
-
-static void bf_gc_work_fn(struct work_struct *work)
-{
-	struct hlist_node *tmp;
-	struct bf_entry *e;
-	int bkt;
-
-	mutex_lock(&blkfilter_mutex);
-	hash_for_each_safe(blkfilter_hash, bkt, tmp, e, hnode) {
-		if (READ_ONCE(e->media_changed) &&
-		    percpu_ref_tryget_live(&e->ref)) {
-			WRITE_ONCE(e->media_changed, false);
-			if (e->ops->media_changed)
-				e->ops->media_changed(e->flt);
-			percpu_ref_put(&e->ref);
-		}
-		if (!READ_ONCE(e->dying) && !bf_entry_gone(e))
-			continue;
-		pr_info("%u:%u is going away: detaching filter \"%s\"\n",
-			MAJOR(e->bdev->bd_dev), MINOR(e->bdev->bd_dev),
-			e->ops->name);
-		if (e->ops->device_gone)
-			e->ops->device_gone(e->flt);
-		bf_detach(e);
-	}
-	mutex_unlock(&blkfilter_mutex);
-	if (atomic_dec_if_positive(&bf_gc_retries) > 0)
-		queue_delayed_work(blkfilter_wq, &bf_gc_work, BF_GC_DELAY);
-}
-
-/**
- * blkfilter_gc_kick() - Look for filters of gone devices now and for a
- * while (see BF_GC_RETRIES).
- *
- * Context: any.
- */
-void blkfilter_gc_kick(void)
-{
-	atomic_set(&bf_gc_retries, BF_GC_RETRIES);
-	mod_delayed_work(blkfilter_wq, &bf_gc_work, 0);
-}
-
-/*
- * Tell the filter of @e that its device's content changed under it.  From
- * the hook (preemption disabled) when the filter is not frozen, else from
- * the gc worker.
- */
-static void notrace bf_media_changed(struct bf_entry *e)
-{
-	if (!e->ops->media_changed)
-		return;
-	if (percpu_ref_tryget_live(&e->ref)) {
-		e->ops->media_changed(e->flt);
-		percpu_ref_put(&e->ref);
-		return;
-	}
-	WRITE_ONCE(e->media_changed, true);
-	blkfilter_gc_kick();
-}
-
-/**
- * blkfilter_device_event() - Something happened to a disk.
- * @what: What (enum blkfilter_event).
- * @disk: The disk concerned.
- *
- * Marks the filters of a disappearing device for the gc worker, or tells
- * a filter that its device's content changed.  What needs the layer's
- * lock is left to the gc worker.
- *
- * Context: any (the kernel's own code that changes the disk); does not
- * sleep.
- */
-void notrace blkfilter_device_event(enum blkfilter_event what,
-				    struct gendisk *disk)
-{
-	bool kick = false;
-	struct bf_entry *e;
-	int bkt;
-
-	/*
-	 * A disk deletion is looked for even with nothing attached yet: an
-	 * attach may publish its entry after this hook ran and before the
-	 * disk is marked dead; the worker's retries catch it then.
-	 */
-	if (what == BLKFILTER_DISK_DELETED)
-		blkfilter_gc_kick();
-	if (!atomic_read(&blkfilter_nr_attached))
-		return;
-	preempt_disable_notrace();
-	hash_for_each_rcu(blkfilter_hash, bkt, e, hnode) {
-		if (e->disk != disk)
-			continue;
-		switch (what) {
-		case BLKFILTER_DISK_DELETED:
-			WRITE_ONCE(e->dying, true);
-			break;
-		case BLKFILTER_PARTS_CHANGING:
-			kick = true;
-			break;
-		default:
-			/*
-			 * del_gendisk() and blk_mark_disk_dead() set the
-			 * capacity to 0 on their way: a device going away is
-			 * not a media change (the removal worker says ENODEV).
-			 */
-			if (!READ_ONCE(e->dying) && disk_live(disk) &&
-			    !test_bit(GD_DEAD, &disk->state))
-				bf_media_changed(e);
-			break;
-		}
-	}
-	preempt_enable_notrace();
-	if (kick)
-		blkfilter_gc_kick();
-}
-
 /**
  * blkfilter_register() - Make a filter available to BLKFILTER_ATTACH.
  * @ops: The filter's operations; @ops->name must be unique.
@@ -706,7 +565,7 @@ void blkfilter_unregister(struct blkfilter_operations *ops)
 		pr_info("unloading: detaching filter \"%s\" from %u:%u\n",
 			ops->name, MAJOR(e->bdev->bd_dev),
 			MINOR(e->bdev->bd_dev));
-		bf_detach(e);
+		blkfilter_detach_entry(e);
 	}
 	list_del(&ops->link);
 	mutex_unlock(&blkfilter_mutex);
@@ -754,8 +613,7 @@ out_bio_exit:
 void blkfilter_exit(void)
 {
 	blkfilter_ftrace_exit();
-	atomic_set(&bf_gc_retries, 0);
-	cancel_delayed_work_sync(&bf_gc_work);
+	blkfilter_gc_stop();
 	/* the entries' call_rcu callbacks are module text */
 	rcu_barrier();
 	destroy_workqueue(blkfilter_wq);

@@ -116,8 +116,6 @@ int blkfilter_for_each(const struct blkfilter_operations *ops,
 		       void *data);
 
 sector_t blkfilter_bio_sector(struct bio *bio);
-/* Old name, for tracker.c until its call is renamed; drop at the merge. */
-#define bio_sector_rel(bio)	blkfilter_bio_sector(bio)
 bool blkfilter_bio_may_wait(void);
 bool blkfilter_defer_bio(struct blkfilter *flt, struct bio *bio);
 void blkfilter_resubmit_bio(struct bio *bio);

@@ -152,8 +152,13 @@ enum blkfilter_event {
 /* blkfilter.c: the layer, called by the hooks */
 long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
 		     void __user *argp);
+void blkfilter_detach_entry(struct bf_entry *e);
+
+/* blkfilter_removal.c: device events, called by the hooks */
 void blkfilter_device_event(enum blkfilter_event what, struct gendisk *disk);
 void blkfilter_gc_kick(void);
+bool blkfilter_entry_gone(struct bf_entry *e);
+void blkfilter_gc_stop(void);
 
 /* blkfilter_bio.c: the bio path */
 bool blkfilter_filter_bio(struct bio *bio);

@@ -6,11 +6,12 @@
  * image workqueue, the "blksnap" filter (trackers and CBT, its commands
  * served by the v3 front end), the test filter (test builds), then the
  * control device.  Unload undoes them in reverse; the module cannot be
- * unloaded while a filter is attached to any device, because each
- * attachment holds a module reference, nor while an image is open (the
- * block layer holds one for each opener).  Exit destroys the snapshots
- * left, then waits for the diff_areas of images whose last close is still
- * freeing them (diff_area_exit()).
+ * unloaded while a filter is attached to a device through BLKFILTER_ATTACH
+ * (such an attachment holds a module reference), nor while an image is
+ * open (the block layer holds one for each opener).  Exit destroys the
+ * snapshots left, detaches the attachments that do not pin the module
+ * (tracker_exit()), then waits for the diff_areas of images whose last
+ * close is still freeing them (diff_area_exit()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
