@@ -39,6 +39,7 @@ FIXTURE(bigdisk) {
 	int cfd;
 	int ofd;		/* the null_blk origin */
 	int sfd;		/* loop device: the difference storage */
+	int ifd;		/* the image */
 	bool memory_backed;
 	bool have_snapshot;
 	long count_param;	/* chunk_maximum_count before the test */
@@ -63,6 +64,7 @@ FIXTURE_SETUP(bigdisk)
 	self->cfd = -1;
 	self->ofd = -1;
 	self->sfd = -1;
+	self->ifd = -1;
 	self->count_param = -1;
 	ASSERT_EQ(0, param_read("chunk_maximum_count", &self->count_param));
 	snprintf(size, sizeof(size), "size=%llu",
@@ -90,9 +92,18 @@ FIXTURE_SETUP(bigdisk)
 
 FIXTURE_TEARDOWN(bigdisk)
 {
+	int ret;
+
 	if (self->count_param >= 0)
 		param_write_ll("chunk_maximum_count", self->count_param);
-	snap_destroy_all();
+	if (self->ifd >= 0)
+		close(self->ifd);
+	if (self->have_snapshot) {
+		ret = snap_destroy(self->cfd, &self->id);
+		if (ret)
+			fprintf(stderr, "# teardown: destroy: %s\n", strerror(-ret));
+	}
+	snap_destroy_all();	/* whatever a killed run left */
 	if (self->ofd >= 0) {
 		bf_detach(self->ofd);
 		close(self->ofd);
@@ -117,8 +128,16 @@ static int take_and_write(struct __test_metadata *_metadata,
 	for (i = 0; i < 4 && self->memory_backed; i++)
 		if (sd_write_at(self->ofd, offsets(size, i), 4096, 0xb1))
 			return -EIO;
-	ret = snap_create_take(self->cfd, &self->id, &self->ofd, 1, self->stor,
-			       0, 2 * MIB / 512);
+	ret = snap_create(self->cfd, &self->id);
+	if (ret)
+		return ret;
+	self->have_snapshot = true;
+	ret = snap_add(self->ofd, &self->id);
+	if (!ret)
+		ret = snap_append_range(self->cfd, &self->id, self->stor, 0,
+					2 * MIB / 512);
+	if (!ret)
+		ret = snap_take(self->cfd, &self->id);
 	if (ret)
 		return ret;
 	for (i = 0; i < 4; i++)
@@ -131,19 +150,19 @@ TEST_F_TIMEOUT(bigdisk, small_storage_suffices, 300)
 {
 	struct blksnap_snapshotinfo info;
 	uint64_t size = variant->mib * MIB;
-	int i, ifd;
+	int i;
 
 	ASSERT_EQ(0, take_and_write(_metadata, self, size, &info));
 	ASSERT_EQ(0, info.error_code)
 		TH_LOG("snapshot corrupted (%d) by 4 first writes of 4 KiB into 2 MiB of storage: the chunk grew with the %llu TiB device",
 		       info.error_code, (unsigned long long)(size / TIB));
-	ifd = snap_open_image(self->ofd, O_RDONLY | O_DIRECT);
-	ASSERT_LE(0, ifd);
+	self->ifd = snap_open_image(self->ofd, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, self->ifd);
 	for (i = 0; i < 4; i++) {
 		uint64_t off = offsets(size, i);
 
 		if (self->memory_backed) {
-			EXPECT_EQ(0, sd_check_at(ifd, off, 4096, 0xb1))
+			EXPECT_EQ(0, sd_check_at(self->ifd, off, 4096, 0xb1))
 				TH_LOG("image at %llu: not the data at TAKE",
 				       (unsigned long long)off);
 			EXPECT_EQ(0, sd_check_at(self->ofd, off, 4096, 0xa2))
@@ -153,7 +172,7 @@ TEST_F_TIMEOUT(bigdisk, small_storage_suffices, 300)
 			char *buf = NULL;
 
 			ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, 4096));
-			EXPECT_EQ(4096, pread(ifd, buf, 4096, off));
+			EXPECT_EQ(4096, pread(self->ifd, buf, 4096, off));
 			free(buf);
 		}
 	}
@@ -162,14 +181,13 @@ TEST_F_TIMEOUT(bigdisk, small_storage_suffices, 300)
 		char *buf = NULL;
 
 		ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, 4096));
-		EXPECT_EQ(4096, pread(ifd, buf, 4096, size - 4096));
+		EXPECT_EQ(4096, pread(self->ifd, buf, 4096, size - 4096));
 		free(buf);
 	}
 	ASSERT_EQ(0, snap_info(self->ofd, &info));
 	EXPECT_EQ(0, info.error_code);
 	if (!self->memory_backed)
 		TH_LOG("null_blk refused memory_backed=1 at this size: data not checked");
-	close(ifd);
 }
 
 TEST_F_TIMEOUT(bigdisk, admin_count_grows_chunk, 300)
