@@ -85,7 +85,7 @@ static double now_ms(void)
 int val_take(const char *dev, const char *stor, uint64_t sectors,
 	     unsigned char id[16], double *take_ms, double *seq_ms)
 {
-	struct blksnap_snapshot_create cr = { .diff_storage_limit_sect = 0 };
+	struct blksnap_snapshot_create cr = { .diff_storage_limit_sect = sectors };
 	struct blksnap_snapshotadd add;
 	struct blksnap_sectors r = { .offset = 0, .count = sectors };
 	struct blksnap_snapshot_append_storage ap = {
