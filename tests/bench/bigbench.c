@@ -26,8 +26,14 @@
  * 2^26; and on 16 TiB the bytes an incremental backup copies after 1,000
  * random 4 KiB writes (changed blocks x block size).
  *
+ * "full": then BENCH_BIG_FULL (409,600: 100 GiB of 256 KiB chunks) random
+ * 4 KiB first writes with blksnap and VAL, for the memory their chunk
+ * metadata takes when the storage is full of scattered chunks.
+ *
  * Env: BENCH_BIG_OPS (2000 random first writes, at most BENCH_BIG_SECS
- *      (10) s), BENCH_BIG_SEQ_MIB (256, same time cap), BENCH_BIG_ROUNDS (2).
+ *      (10) s), BENCH_BIG_SEQ_MIB (256, same time cap), BENCH_BIG_ROUNDS (2),
+ *      BENCH_BIG_FULL (409600; 0: no full run), BENCH_BIG_FULL_SECS (60:
+ *      at most that long).
  * Output: "BENCH|..." lines as bench.c's, and a table.
  */
 #define _GNU_SOURCE
@@ -65,6 +71,9 @@ static double val_[NS][NV][NM][MAXR];
 static int nval[NS][NV];
 static char chunkstr[NS][NV][24];
 static long ops = 2000, secs = 10, seqmib = 256, rounds = 2;
+/* the "full storage" run: chunks copied, KiB of memory for them, IOPS */
+static long full_ops = 409600, full_secs = 60;
+static double full_n[NS][NV], full_kib[NS][NV], full_iops[NS][NV];
 
 #define DIE(fmt, ...) do {						\
 	fprintf(stdout, "bigbench: " fmt " (line %d)\n", ##__VA_ARGS__,	\
@@ -183,8 +192,10 @@ static void put(int s, int v, int m, double x)
 
 /* One measurement of variant @v on the origin @dev of size index @s. */
 static void measure(int s, int v, const char *dev, const char *stor,
-		    int round)
+		    int round, int full)
 {
+	long ops0 = ops, secs0 = secs;
+
 	uint64_t size = sizes[s];
 	long m0, m1, m2, m3, done = 0;
 	double t0, seq = 0, take = 0, w4, w1;
@@ -193,6 +204,10 @@ static void measure(int s, int v, const char *dev, const char *stor,
 
 	if (nval[s][v] >= MAXR)
 		return;
+	if (full) {
+		ops = full_ops;
+		secs = full_secs;
+	}
 	m0 = mem_settled();
 	if (v == V_BLKSNAP || v == V_V3) {
 		struct blksnap_snapshotinfo info;
@@ -218,7 +233,7 @@ static void measure(int s, int v, const char *dev, const char *stor,
 		m2 = mem_settled();
 		w4 = fw4(dev, size, round * 7 + s, &done);
 		m3 = mem_settled();
-		w1 = fw1(dev, size / 2 + round * seqmib * MIB);
+		w1 = full ? 0 : fw1(dev, size / 2 + round * seqmib * MIB);
 		CHECK(snap_info(fd, &info));
 		err = info.error_code;
 		snprintf(img, sizeof(img), "%s", (char *)info.image);
@@ -238,7 +253,7 @@ static void measure(int s, int v, const char *dev, const char *stor,
 		m2 = mem_settled();
 		w4 = fw4(dev, size, round * 7 + s, &done);
 		m3 = mem_settled();
-		w1 = fw1(dev, size / 2 + round * seqmib * MIB);
+		w1 = full ? 0 : fw1(dev, size / 2 + round * seqmib * MIB);
 		CHECK(val_state(dev, &err, img, sizeof(img)));
 		CHECK(val_destroy(id));
 		CHECK(val_detach(dev));
@@ -249,6 +264,17 @@ static void measure(int s, int v, const char *dev, const char *stor,
 		w4 = fw4(dev, size, round * 7 + s, &done);
 		m3 = m2;
 		w1 = fw1(dev, size / 2 + round * seqmib * MIB);
+	}
+	ops = ops0;
+	secs = secs0;
+	if (full) {
+		full_n[s][v] = done;
+		full_kib[s][v] = m3 - m2;
+		full_iops[s][v] = w4;
+		printf("# %s %-8s full: %ld scattered 4k first writes at %.1f IOPS: +%ld KiB (%.0f B per chunk), error %d\n",
+		       sname[s], vname[v], done, w4, m3 - m2,
+		       done ? (m3 - m2) * 1024.0 / done : 0, err);
+		return;
 	}
 	put(s, v, M_SEQ, seq);
 	put(s, v, M_TAKE, take);
@@ -382,6 +408,8 @@ int main(void)
 	secs = envl("BENCH_BIG_SECS", secs);
 	seqmib = envl("BENCH_BIG_SEQ_MIB", seqmib);
 	rounds = envl("BENCH_BIG_ROUNDS", rounds);
+	full_ops = envl("BENCH_BIG_FULL", full_ops);
+	full_secs = envl("BENCH_BIG_FULL_SECS", full_secs);
 	if (rounds > MAXR)
 		rounds = MAXR;
 #ifdef HAVE_VAL
@@ -401,7 +429,9 @@ int main(void)
 		CHECK(nullb_create("bb_orig", attrs, orig, sizeof(orig)));
 		for (r = 0; r < rounds; r++)
 			for (k = 0; k < 3; k++)
-				measure(s, r % 2 ? 2 - k : k, orig, stor, r);
+				measure(s, r % 2 ? 2 - k : k, orig, stor, r, 0);
+		if (full_ops)
+			measure(s, V_BLKSNAP, orig, stor, 0, 1);
 		nullb_remove("bb_orig");
 	}
 	cbt_sizes(stor);
@@ -419,7 +449,9 @@ int main(void)
 			for (r = 0; r < rounds; r++)
 				for (k = 0; k < 2; k++)
 					measure(s, (r + k) % 2 ? V_VAL : V_RAW,
-						orig, stor, r + rounds);
+						orig, stor, r + rounds, 0);
+			if (full_ops)
+				measure(s, V_VAL, orig, stor, 0, 1);
 			if (s == NS - 1) {
 				uint32_t bs = 0, n = 0;
 
@@ -467,6 +499,25 @@ int main(void)
 			}
 			printf("\n");
 		}
+		printf("T|%-32s", "full: chunks copied");
+		for (v = 0; v < NV; v++)
+			if (nval[s][v])
+				printf(" %12.0f", full_n[s][v]);
+		printf("\nT|%-32s", "full: their memory (KiB)");
+		for (v = 0; v < NV; v++)
+			if (nval[s][v])
+				printf(" %12.0f", full_kib[s][v]);
+		printf("\nT|%-32s", "full: IOPS");
+		for (v = 0; v < NV; v++)
+			if (nval[s][v])
+				printf(" %12.1f", full_iops[s][v]);
+		printf("\n");
+		for (v = 0; v < NV; v++)
+			if (full_n[s][v])
+				printf("BENCH|%s.full.%s|%s %s: memory for %.0f scattered copied chunks|%.0f|KiB|0|0|0..0|-|-|%s|%s\n",
+				       sname[s], vname[v], sname[s], vname[v],
+				       full_n[s][v], full_kib[s][v],
+				       chunkstr[s][v], u.release);
 		for (v = 0; v < NV; v++)
 			for (m = 0; m < NM && nval[s][v]; m++) {
 				double x[MAXR], ref = 0;
