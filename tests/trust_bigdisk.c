@@ -118,6 +118,10 @@ FIXTURE_TEARDOWN(bigdisk)
 	if (self->sfd >= 0)
 		loop_destroy(self->sfd, STORE_FILE);
 	nullb_remove(NULLB_NAME);
+	/* null_blk loaded here (nr_devices=0) would hide /dev/nullb0 from
+	 * tests that load it with their own parameters (snap_scale)
+	 */
+	system("rmmod null_blk 2>/dev/null");
 }
 
 /*
