@@ -27,12 +27,12 @@
  * random 4 KiB writes (changed blocks x block size).
  *
  * "full": then BENCH_BIG_FULL (409,600: 100 GiB of 256 KiB chunks) random
- * 4 KiB first writes with blksnap and VAL, for the memory their chunk
+ * 4 KiB first writes (or 20 s) with blksnap and VAL, for the memory their chunk
  * metadata takes when the storage is full of scattered chunks.
  *
  * Env: BENCH_BIG_OPS (2000 random first writes, at most BENCH_BIG_SECS
  *      (10) s), BENCH_BIG_SEQ_MIB (256, same time cap), BENCH_BIG_ROUNDS (2),
- *      BENCH_BIG_FULL (409600; 0: no full run), BENCH_BIG_FULL_SECS (60:
+ *      BENCH_BIG_FULL (409600; 0: no full run), BENCH_BIG_FULL_SECS (20:
  *      at most that long).
  * Output: "BENCH|..." lines as bench.c's, and a table.
  */
@@ -72,7 +72,7 @@ static int nval[NS][NV];
 static char chunkstr[NS][NV][24];
 static long ops = 2000, secs = 10, seqmib = 256, rounds = 2;
 /* the "full storage" run: chunks copied, KiB of memory for them, IOPS */
-static long full_ops = 409600, full_secs = 60;
+static long full_ops = 409600, full_secs = 20;
 static double full_n[NS][NV], full_kib[NS][NV], full_iops[NS][NV];
 
 #define DIE(fmt, ...) do {						\
