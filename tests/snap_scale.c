@@ -13,8 +13,8 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "util.h"
 
-#define MIB (1ULL << 20)
 
 TEST(petabyte_take_memory)
 {

@@ -24,8 +24,8 @@
 #include "snap.h"
 #include "cbt.h"
 #include "dev.h"
+#include "util.h"
 
-#define MIB (1ULL << 20)
 
 static int same_uuid(const struct blksnap_cbtinfo *a,
 		     const struct blksnap_cbtinfo *b)
