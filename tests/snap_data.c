@@ -11,6 +11,7 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "util.h"
+#include "fixture.h"
 
 #define DEVSZ (64 * MIB)
 #define CHUNK (256 * 1024)		/* default chunk of a 64 MiB device */
@@ -106,11 +107,36 @@ static int read_all(int fd, void *buf)
 }
 
 /*
+ * Every test of this program releases what it used even when an ASSERT
+ * stops it: brd devices, every snapshot,
+ * the module parameters.  Named "global" so that the tests keep their
+ * names (global.NAME) in the results.
+ */
+FIXTURE(global) {
+	struct scratch s;
+};
+
+FIXTURE_SETUP(global)
+{
+	scratch_save_params(&self->s);
+}
+
+FIXTURE_TEARDOWN(global)
+{
+	static const char *const devs[] = {
+		"/dev/ram0", "/dev/ram1", "/dev/ram2", "/dev/ram3", NULL,
+	};
+
+	scratch_release(NULL, devs, NULL, NULL);
+	scratch_restore_params(&self->s);
+}
+
+/*
  * Two origins, storage on a third device, four writers on the origins, three
  * TAKE/DESTROY rounds: each image equals, byte for byte, its origin as it
  * was at TAKE.
  */
-TEST(multi_device_point_in_time)
+TEST_F(global, multi_device_point_in_time)
 {
 	void *pre[2], *img_data = abuf(DEVSZ);
 	struct writer w[4];
@@ -171,7 +197,7 @@ TEST(multi_device_point_in_time)
 }
 
 /* Writes at and across chunk borders, on the origin and on the image. */
-TEST(chunk_boundaries)
+TEST_F(global, chunk_boundaries)
 {
 	const uint64_t at[] = { 0, CHUNK - 512, CHUNK, 3 * CHUNK - 1024,
 				10 * CHUNK + 512, DEVSZ - 512 };
@@ -211,7 +237,7 @@ TEST(chunk_boundaries)
 }
 
 /* Storage ranges interleaved with work ranges on the snapshotted device. */
-TEST(storage_on_same_device)
+TEST_F(global, storage_on_same_device)
 {
 	struct blksnap_sectors r[2] = {
 		{ 8 * MIB / 512, 8 * MIB / 512 },
@@ -249,7 +275,7 @@ TEST(storage_on_same_device)
 }
 
 /* Too little storage: one corrupted event, EIO on the image, origin safe. */
-TEST(overflow)
+TEST_F(global, overflow)
 {
 	struct blksnap_event_corrupted *c;
 	struct blksnap_snapshot_event ev;
@@ -318,7 +344,7 @@ static void *reader_fn(void *arg)
 }
 
 /* DESTROY while the image is open and read, and the origin written. */
-TEST(destroy_under_io)
+TEST_F(global, destroy_under_io)
 {
 	struct writer w = { .tag = 1, .seed = 5, .limit = 24 * MIB, .ops = 300 };
 	pthread_t rt, wt;

@@ -13,9 +13,37 @@
 #include "snap.h"
 #include "dev.h"
 #include "util.h"
+#include "fixture.h"
 
 
-TEST(origin_dm_removed)
+/*
+ * Every test of this program releases what it used even when an ASSERT
+ * stops it: brd, dm and loop devices, every snapshot,
+ * the module parameters.  Named "global" so that the tests keep their
+ * names (global.NAME) in the results.
+ */
+FIXTURE(global) {
+	struct scratch s;
+};
+
+FIXTURE_SETUP(global)
+{
+	scratch_save_params(&self->s);
+}
+
+FIXTURE_TEARDOWN(global)
+{
+	static const char *const devs[] = {
+		"/dev/ram0", "/dev/ram1", "/dev/ram2", "/dev/ram3", NULL,
+	};
+	static const char *const dms[] = { "bs_org", "bs_err", NULL };
+	static const char *const loops[] = { "/tmp/sf_part.img", NULL };
+
+	scratch_release(NULL, devs, dms, loops);
+	scratch_restore_params(&self->s);
+}
+
+TEST_F(global, origin_dm_removed)
 {
 	struct blksnap_uuid id;
 	char path[64];
@@ -49,7 +77,7 @@ TEST(origin_dm_removed)
 	close(fd);
 }
 
-TEST(origin_partition_rescan)
+TEST_F(global, origin_partition_rescan)
 {
 	struct blksnap_uuid id;
 	char part[72];
@@ -73,7 +101,7 @@ TEST(origin_partition_rescan)
 	close(cfd);
 }
 
-TEST(storage_io_error)
+TEST_F(global, storage_io_error)
 {
 	struct blksnap_snapshotinfo info;
 	struct blksnap_uuid id;
@@ -150,7 +178,7 @@ static void *appender_fn(void *arg)
 }
 
 /* Storage grows by low-free-space events; writers push 6x the start. */
-TEST(storage_stretch)
+TEST_F(global, storage_stretch)
 {
 	struct appender a = { .next = 0 };
 	pthread_t th;
