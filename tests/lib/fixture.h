@@ -73,7 +73,8 @@ static inline void scratch_save_params(struct scratch *s)
 		if (scratch_read(path, s->value[s->nparams],
 				 sizeof(s->value[0])))
 			continue;
-		strcpy(s->name[s->nparams++], e->d_name);
+		snprintf(s->name[s->nparams++], sizeof(s->name[0]), "%s",
+			 e->d_name);
 	}
 	if (d)
 		closedir(d);

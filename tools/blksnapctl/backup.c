@@ -423,7 +423,7 @@ static int resolve(const char *arg, char *image, char *origin, size_t len)
 	ret = open_bdev(origin, &fd);
 	if (ret)
 		return filter_fail(origin, ret, "open");
-	ret = snap_info(fd, &info);
+	ret = blksnap_snapshot_info(fd, &info);
 	close(fd);
 	if (ret)
 		return filter_fail(origin, ret, "snapshotinfo");
@@ -456,7 +456,7 @@ static int check_pair(const char *origin, const char *image)
 	ret = open_bdev(origin, &fd);
 	if (ret)
 		return filter_fail(origin, ret, "open");
-	ret = snap_info(fd, &info);
+	ret = blksnap_snapshot_info(fd, &info);
 	close(fd);
 	if (ret)
 		return filter_fail(origin, ret, "snapshotinfo");
@@ -511,7 +511,7 @@ static int origin_cbt(const char *origin, struct blksnap_cbtinfo *ci)
 	ret = open_bdev(origin, &fd);
 	if (ret)
 		return ret;
-	ret = cbt_info(fd, ci);
+	ret = blksnap_cbt_info(fd, ci);
 	close(fd);
 	return ret < 0 ? ret : 0;
 }
@@ -530,23 +530,21 @@ static void report(const struct job *j, const char *mode, const char *why,
 {
 	uint64_t total = (size + bsize - 1) / bsize;
 
-	if (opt_json) {
-		printf("{\"mode\":\"%s\",\"reason\":", mode);
-		json_str(stdout, why);
-		printf(",\"image\":");
-		json_str(stdout, j->image);
-		printf(",\"output\":");
-		json_str(stdout, j->out);
-		printf(",\"bytes_total\":%llu,\"block_size\":%llu,\"blocks_total\":%llu,\"blocks_copied\":%llu,\"verified\":%s}\n",
-		       (unsigned long long)size, (unsigned long long)bsize,
-		       (unsigned long long)total, (unsigned long long)copied,
-		       verified ? "true" : "false");
-		return;
-	}
-	printf("%s backup of %s to %s: %llu of %llu blocks of %llu bytes copied%s%s\n",
-	       mode, j->image, j->out, (unsigned long long)copied,
-	       (unsigned long long)total, (unsigned long long)bsize,
-	       verified ? ", verified" : "", "");
+	out_begin();
+	out_str(O_JSON, "mode", mode);
+	out_str(O_JSON, "reason", why);
+	out_str(O_JSON, "image", j->image);
+	out_str(O_JSON, "output", j->out);
+	out_u64(O_JSON, "bytes_total", size);
+	out_u64(O_JSON, "block_size", bsize);
+	out_u64(O_JSON, "blocks_total", total);
+	out_u64(O_JSON, "blocks_copied", copied);
+	out_bool(O_JSON, "verified", verified);
+	out_text("%s backup of %s to %s: %llu of %llu blocks of %llu bytes copied%s\n",
+		 mode, j->image, j->out, (unsigned long long)copied,
+		 (unsigned long long)total, (unsigned long long)bsize,
+		 verified ? ", verified" : "");
+	out_end();
 }
 
 /* The snapshot still holds: its corruption makes the copy useless. */
@@ -557,7 +555,7 @@ static int check_corrupted(const struct job *j)
 
 	if (!j->origin || open_bdev(j->origin, &fd))
 		return 0;
-	if (!snap_info(fd, &si) && si.error_code)
+	if (!blksnap_snapshot_info(fd, &si) && si.error_code)
 		ret = fail(si.error_code, "%s: the snapshot was corrupted during the backup (%s): %s is not usable",
 			   j->origin, strerror(-si.error_code), j->out);
 	close(fd);
@@ -569,20 +567,13 @@ static int copy_changed(int img, int out, const uint8_t *map, uint64_t nblk,
 			unsigned int saved, uint64_t bsize, uint64_t size,
 			void *buf, struct progress *p)
 {
-	uint64_t i, k;
+	uint64_t pos = 0, first, count;
 	int ret = 0;
 
-	for (i = 0; i < nblk && !ret; i = k) {
-		uint64_t off, len;
+	while (!ret && blksnap_cbt_next_run(map, nblk, saved, &pos, &first,
+					    &count)) {
+		uint64_t off = first * bsize, len = count * bsize;
 
-		for (k = i; k < nblk && map[k] > saved; k++)
-			;
-		if (k == i) {
-			k++;
-			continue;
-		}
-		off = i * bsize;
-		len = (k - i) * bsize;
 		if (off + len > size)
 			len = size - off;
 		ret = copy_range(img, out, off, len, buf, 0, p);
@@ -603,6 +594,7 @@ static int choose_mode(const struct job *j, const struct blksnap_cbtinfo *ci,
 		       uint64_t size, struct bstate *st, const char **why,
 		       int *base)
 {
+	struct blksnap_cbtinfo saved = { 0 };
 	const char *bad;
 	int ret;
 
@@ -616,18 +608,24 @@ static int choose_mode(const struct job *j, const struct blksnap_cbtinfo *ci,
 		*why = "state file unreadable or from an older " PROG;
 		return 1;
 	}
-	if (memcmp(&st->generation_id, &ci->generation_id,
-		   sizeof(st->generation_id))) {
+	saved.generation_id = st->generation_id;
+	saved.changes_number = st->changes_number;
+	saved.block_size = st->block_size;
+	saved.device_capacity = st->device_capacity;
+	switch (blksnap_incremental_check(&saved, ci)) {
+	case BLKSNAP_FULL_GENERATION:
 		*why = "change-tracking generation changed";
 		return 1;
-	}
-	if (ci->changes_number <= st->changes_number) {
+	case BLKSNAP_FULL_CHANGES_NUMBER:
 		*why = "changes_number not above the saved one";
 		return 1;
+	case BLKSNAP_FULL_GEOMETRY:
+		*why = "device size or tracking block size changed";
+		return 1;
+	case BLKSNAP_INCREMENTAL_OK:
+		break;
 	}
-	if (st->block_size != ci->block_size ||
-	    st->device_capacity != ci->device_capacity ||
-	    ci->device_capacity != size) {
+	if (ci->device_capacity != size) {
 		*why = "device size or tracking block size changed";
 		return 1;
 	}
@@ -700,8 +698,8 @@ static int do_backup(const struct job *j)
 			ret = -full;
 			goto out;
 		}
-		if (full && !opt_json)
-			printf("%s: doing a full copy (%s)\n", j->out, why);
+		if (full)
+			out_text("%s: doing a full copy (%s)\n", j->out, why);
 	}
 	buf = aligned_alloc(4096, BUFSZ);
 	if (!buf) {
@@ -722,7 +720,7 @@ static int do_backup(const struct job *j)
 			ret = filter_fail(j->origin, ret, "open");
 			goto out;
 		}
-		ret = cbt_map_read(ofd, &ci, 0, nblk, map);
+		ret = blksnap_cbt_map_read(ofd, 0, nblk, map);
 		close(ofd);
 		if (ret) {
 			ret = filter_fail(j->origin, ret, "cbtmap");
@@ -867,6 +865,12 @@ int cmd_backup(int argc, char **argv)
 
 	if (argc < 1)
 		return usage_err("backup needs 'full' or 'incremental'");
+	if (help_asked(argv[0], "backup"))
+		return EX_HELP;
+	if (!strcmp(argv[0], "full"))
+		set_help_cmd("backup full");
+	else if (!strcmp(argv[0], "incremental"))
+		set_help_cmd("backup incremental");
 	ret = parse_opts(argc - 1, argv + 1, defs, pos, &n, 2);
 	if (ret)
 		return ret;

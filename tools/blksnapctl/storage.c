@@ -113,26 +113,6 @@ int state_devices(const struct blksnap_uuid *id, dev_t *devs, int max)
 	return n;
 }
 
-static int get_flags(int fd, int *flags)
-{
-	return ioctl(fd, FS_IOC_GETFLAGS, flags) ? -errno : 0;
-}
-
-/* Set or clear the immutable attribute through the open @fd. */
-static int set_immutable_fd(int fd, int on)
-{
-	int flags, ret;
-
-	ret = get_flags(fd, &flags);
-	if (ret)
-		return ret;
-	if (on)
-		flags |= FS_IMMUTABLE_FL;
-	else
-		flags &= ~FS_IMMUTABLE_FL;
-	return ioctl(fd, FS_IOC_SETFLAGS, &flags) ? -errno : 0;
-}
-
 static int set_immutable(const char *path, int on)
 {
 	int fd, ret;
@@ -140,7 +120,7 @@ static int set_immutable(const char *path, int on)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	ret = set_immutable_fd(fd, on);
+	ret = blksnap_file_set_immutable(fd, on);
 	close(fd);
 	return ret;
 }
@@ -176,7 +156,7 @@ static int release_storage(const char *line, int keep)
 		close(fd);
 		return 1;
 	}
-	ret = set_immutable_fd(fd, 0);
+	ret = blksnap_file_set_immutable(fd, 0);
 	close(fd);
 	if (ret) {
 		msg("%s: cannot clear the immutable attribute: %s (run: chattr -i %s)",
@@ -247,21 +227,6 @@ int state_cleanup(const struct blksnap_uuid *id, int keep, int *nfiles)
 	return 0;
 }
 
-static int append_ioctl(int cfd, const struct blksnap_uuid *id,
-			const char *bdev, struct blksnap_sectors *r,
-			unsigned int n)
-{
-	struct blksnap_snapshot_append_storage arg = {
-		.id = *id,
-		.bdev_path = (__u8 *)bdev,
-		.bdev_path_size = strlen(bdev) + 1,
-		.count = n,
-		.ranges = r,
-	};
-
-	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE, &arg);
-}
-
 static int append_fail(const struct blksnap_uuid *id, const char *what,
 		       int err)
 {
@@ -290,7 +255,7 @@ int storage_append_dev(int cfd, const struct blksnap_uuid *id,
 	unsigned int i;
 	int ret;
 
-	ret = append_ioctl(cfd, id, path, r, n);
+	ret = blksnap_snapshot_append_storage(cfd, id, path, r, n);
 	if (ret)
 		return append_fail(id, path, ret);
 	for (i = 0; i < n; i++)
@@ -391,7 +356,7 @@ static int dev_in_snapshot(const struct blksnap_uuid *id, dev_t dev)
 			       sizeof(node)) ||
 		    open_bdev(node, &fd))
 			continue;
-		if (!snap_info(fd, &info) && info.image[0]) {
+		if (!blksnap_snapshot_info(fd, &info) && info.image[0]) {
 			close(fd);
 			return 1;
 		}
@@ -400,115 +365,45 @@ static int dev_in_snapshot(const struct blksnap_uuid *id, dev_t dev)
 	return 0;
 }
 
-#define MAX_EXTENTS 256
-
 /*
- * Map the file's blocks to sectors of its file system's device, merging
- * neighbours.  Refuses holes and extents whose place on the device is not
- * fixed.  Returns the number of ranges in *@out (malloc'ed) or -errno.
+ * Map the file's blocks to sectors of its file system's device
+ * (blksnap_file_map), saying why a file cannot be used.  Returns the
+ * number of ranges in *@out (malloc'ed) or -errno (message printed).
  */
 static int map_file(int fd, const char *path, uint64_t size,
 		    struct blksnap_sectors **out)
 {
-	size_t fmsize = sizeof(struct fiemap) +
-			MAX_EXTENTS * sizeof(struct fiemap_extent);
-	struct blksnap_sectors *r = NULL;
-	struct fiemap *fm = malloc(fmsize);
-	uint64_t next = 0;
-	int n = 0, cap = 0, last = 0;
-	unsigned int i;
-	const unsigned int bad = FIEMAP_EXTENT_UNKNOWN |
-				 FIEMAP_EXTENT_DELALLOC |
-				 FIEMAP_EXTENT_ENCODED |
-				 FIEMAP_EXTENT_DATA_ENCRYPTED |
-				 FIEMAP_EXTENT_NOT_ALIGNED |
-				 FIEMAP_EXTENT_DATA_INLINE |
-				 FIEMAP_EXTENT_DATA_TAIL |
-				 FIEMAP_EXTENT_SHARED;
+	struct blksnap_map_error e;
+	int n = blksnap_file_map(fd, size, out, &e);
 
-	if (!fm)
-		return -ENOMEM;
-	while (!last && next < size) {
-		memset(fm, 0, fmsize);
-		fm->fm_start = next;
-		fm->fm_length = size - next;
-		fm->fm_flags = FIEMAP_FLAG_SYNC;
-		fm->fm_extent_count = MAX_EXTENTS;
-		if (ioctl(fd, FS_IOC_FIEMAP, fm)) {
-			int err = errno;
-
-			msg("%s: FIEMAP: %s (the file system cannot map its files to device sectors)",
-			    path, strerror(err));
-			free(fm);
-			free(r);
-			return -err;
-		}
-		if (!fm->fm_mapped_extents)
-			break;
-		for (i = 0; i < fm->fm_mapped_extents; i++) {
-			struct fiemap_extent *e = &fm->fm_extents[i];
-			uint64_t len = e->fe_length;
-
-			if (e->fe_flags & FIEMAP_EXTENT_LAST)
-				last = 1;
-			if (e->fe_logical != next) {
-				msg("%s: hole at byte %llu: the file must be fully allocated",
-				    path, (unsigned long long)next);
-				goto einval;
-			}
-			if (e->fe_flags & bad) {
-				msg("%s: extent at byte %llu has flags 0x%x (unknown place, delayed, encoded, inline or shared): cannot be used as storage",
-				    path, (unsigned long long)e->fe_logical,
-				    e->fe_flags);
-				goto einval;
-			}
-			if (e->fe_logical + len > size)
-				len = size - e->fe_logical;
-			if ((e->fe_physical | len) & 511) {
-				msg("%s: extent at byte %llu is not 512-byte aligned",
-				    path, (unsigned long long)e->fe_logical);
-				goto einval;
-			}
-			next = e->fe_logical + e->fe_length;
-			if (n && r[n - 1].offset + r[n - 1].count ==
-				 e->fe_physical / 512) {
-				r[n - 1].count += len / 512;
-				continue;
-			}
-			if (n == cap) {
-				void *p;
-
-				cap = cap ? cap * 2 : 64;
-				p = realloc(r, cap * sizeof(*r));
-				if (!p) {
-					free(fm);
-					free(r);
-					return -ENOMEM;
-				}
-				r = p;
-			}
-			r[n].offset = e->fe_physical / 512;
-			r[n].count = len / 512;
-			n++;
-		}
-	}
-	free(fm);
-	if (next < size) {
+	if (n >= 0)
+		return n;
+	switch (e.fault) {
+	case BLKSNAP_MAP_FIEMAP:
+		msg("%s: FIEMAP: %s (the file system cannot map its files to device sectors)",
+		    path, strerror(-n));
+		break;
+	case BLKSNAP_MAP_HOLE:
+		msg("%s: hole at byte %llu: the file must be fully allocated",
+		    path, (unsigned long long)e.offset);
+		break;
+	case BLKSNAP_MAP_FLAGS:
+		msg("%s: extent at byte %llu has flags 0x%x (unknown place, delayed, encoded, inline or shared): cannot be used as storage",
+		    path, (unsigned long long)e.offset, e.flags);
+		break;
+	case BLKSNAP_MAP_UNALIGNED:
+		msg("%s: extent at byte %llu is not 512-byte aligned", path,
+		    (unsigned long long)e.offset);
+		break;
+	case BLKSNAP_MAP_SHORT:
 		msg("%s: only %llu of %llu bytes are allocated", path,
-		    (unsigned long long)next, (unsigned long long)size);
-		free(r);
-		return -EINVAL;
+		    (unsigned long long)e.offset, (unsigned long long)size);
+		break;
+	default:
+		break;
 	}
-	*out = r;
 	return n;
-einval:
-	free(fm);
-	free(r);
-	return -EINVAL;
 }
-
-#define EXT4_MAGIC 0xEF53
-#define XFS_MAGIC 0x58465342
 
 /*
  * File systems whose FIEMAP extents are sectors of the file's own st_dev
@@ -524,19 +419,15 @@ static int check_fs(int fd, const char *path)
 
 	if (ret)
 		return fail(ret, "%s: statfs: %s", path, strerror(-ret));
-	if (type == EXT4_MAGIC)
+	ret = blksnap_fs_check(fd, type);
+	if (!ret)
 		return 0;
-	if (type == XFS_MAGIC) {
-		struct fsxattr fsx;
-
-		if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx))
-			return fail(-errno, "%s: FS_IOC_FSGETXATTR: %s", path,
-				    strerror(errno));
-		if (fsx.fsx_xflags & FS_XFLAG_REALTIME)
-			return fail(-EINVAL, "%s: on the realtime device of xfs: its extents are not sectors of the file system's device",
-				    path);
-		return 0;
-	}
+	if (ret == -EINVAL)
+		return fail(ret, "%s: on the realtime device of xfs: its extents are not sectors of the file system's device",
+			    path);
+	if (ret != -EOPNOTSUPP)
+		return fail(ret, "%s: FS_IOC_FSGETXATTR: %s", path,
+			    strerror(-ret));
 	return fail(-EOPNOTSUPP, "%s: on a file system of type 0x%lx: only ext4 and xfs place file extents at fixed sectors of their own device (btrfs, f2fs, nilfs2, tmpfs and network file systems cannot hold storage files; use a block device range)",
 		    path, type);
 }
@@ -675,7 +566,7 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 		ret = fail(-errno, "%s: fsync: %s", path, strerror(errno));
 		goto out_unlink;
 	}
-	ret = set_immutable_fd(fd, 1);
+	ret = blksnap_file_set_immutable(fd, 1);
 	if (ret) {
 		ret = fail(ret, "%s: cannot set the immutable attribute: %s",
 			   path, strerror(-ret));
@@ -686,7 +577,7 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 		ret = errno_exit(n);
 		goto out_mutable;
 	}
-	ret = append_ioctl(cfd, id, bdev, r, n);
+	ret = blksnap_snapshot_append_storage(cfd, id, bdev, r, n);
 	if (ret) {
 		ret = append_fail(id, path, ret);
 		goto out_mutable;
@@ -704,7 +595,7 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 	return 0;
 
 out_mutable:
-	set_immutable_fd(fd, 0);
+	blksnap_file_set_immutable(fd, 0);
 out_unlink:
 	unlinkat(dfd, name, 0);
 	free(r);
@@ -783,10 +674,11 @@ int cmd_snapshot_append(int argc, char **argv)
 		return ctl_exit(ret);
 	ret = storage_append_file(cfd, &id, pos[1], size, force, &done, 0);
 	close(cfd);
-	if (!ret && opt_json) {
-		printf("{\"file\":");
-		json_str(stdout, pos[1]);
-		printf(",\"bytes\":%llu}\n", (unsigned long long)done);
+	if (!ret) {
+		out_begin();
+		out_str(O_JSON, "file", pos[1]);
+		out_u64(O_JSON, "bytes", done);
+		out_end();
 	}
 	return ret;
 }
@@ -797,29 +689,18 @@ int cmd_snapshot_append(int argc, char **argv)
  */
 static int snapshot_exists(int cfd, const struct blksnap_uuid *id)
 {
-	struct blksnap_snapshot_collect c = { 0 };
-	struct blksnap_uuid *ids = NULL;
-	int ret, tries, found = 0;
-	unsigned int i;
+	struct blksnap_uuid *ids;
+	unsigned int i, n;
+	int ret, found = 0;
 
-	for (tries = 0; tries < 10; tries++) {
-		ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &c);
-		if (ret && ret != -ENODATA)
-			break;
-		if (!ret && (ids || !c.count))
-			break;
-		free(ids);
-		ids = calloc(c.count + 4, sizeof(*ids));
-		if (!ids)
-			return -ENOMEM;
-		c.count += 4;
-		c.ids = ids;
-	}
-	for (i = 0; !ret && ids && i < c.count; i++)
+	ret = blksnap_snapshot_collect(cfd, &ids, &n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++)
 		if (!memcmp(&ids[i], id, sizeof(*id)))
 			found = 1;
 	free(ids);
-	return ret ? ret : found;
+	return found;
 }
 
 #define WATCH_MIN_APPEND (1ULL << 20)
@@ -971,19 +852,16 @@ int cmd_watch(int argc, char **argv)
 			ret = EX_OK;
 			break;
 		}
-		memset(ev, 0, sizeof(*ev));
-		ev->id = id;
-		ev->timeout_ms = 500;
-		ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, ev);
+		ret = blksnap_wait_event(cfd, &id, 500, ev);
 		if (ret == -ENOENT || ret == -EINTR)
 			continue;
 		if (ret == -ESRCH) {
-			if (opt_json)
-				printf("{\"event\":\"gone\",\"appended\":%llu}\n",
-				       (unsigned long long)total);
-			else
-				printf("snapshot %s is gone; %llu bytes were appended\n",
-				       uuid, (unsigned long long)total);
+			out_begin();
+			out_str(O_JSON, "event", "gone");
+			out_u64(O_JSON, "appended", total);
+			out_text("snapshot %s is gone; %llu bytes were appended\n",
+				 uuid, (unsigned long long)total);
+			out_end();
 			ret = EX_OK;
 			break;
 		}
@@ -994,11 +872,15 @@ int cmd_watch(int argc, char **argv)
 		}
 		if (ev->code == blksnap_event_code_corrupted) {
 			struct blksnap_event_corrupted *c = (void *)ev->data;
+			char cdev[24];
 
-			if (opt_json)
-				printf("{\"event\":\"corrupted\",\"device\":\"%u:%u\",\"error\":\"%s\"}\n",
-				       c->dev_id_mj, c->dev_id_mn,
-				       errno_name(c->err_code));
+			snprintf(cdev, sizeof(cdev), "%u:%u", c->dev_id_mj,
+				 c->dev_id_mn);
+			out_begin();
+			out_str(O_JSON, "event", "corrupted");
+			out_str(O_JSON, "device", cdev);
+			out_str(O_JSON, "error", errno_name(c->err_code));
+			out_end();
 			msg("snapshot %s corrupted on device %u:%u: %s; its image fails all I/O (destroy it: " PROG " snapshot destroy %s)",
 			    uuid, c->dev_id_mj, c->dev_id_mn,
 			    strerror(c->err_code), uuid);
@@ -1040,18 +922,15 @@ int cmd_watch(int argc, char **argv)
 			dnext += got / 512;
 		want = got;
 		total += want;
-		if (opt_json) {
-			printf("{\"event\":\"low_free_space\",\"appended\":");
-			json_str(stdout, file);
-			printf(",\"bytes\":%llu,\"total\":%llu}\n",
-			       (unsigned long long)want,
-			       (unsigned long long)total);
-		} else {
-			printf("appended %s: %llu bytes (total %llu of %llu)\n",
-			       file, (unsigned long long)want,
-			       (unsigned long long)total,
-			       (unsigned long long)limit);
-		}
+		out_begin();
+		out_str(O_JSON, "event", "low_free_space");
+		out_str(O_JSON, "appended", file);
+		out_u64(O_JSON, "bytes", want);
+		out_u64(O_JSON, "total", total);
+		out_text("appended %s: %llu bytes (total %llu of %llu)\n",
+			 file, (unsigned long long)want,
+			 (unsigned long long)total, (unsigned long long)limit);
+		out_end();
 	}
 	close(cfd);
 	free(ev);
