@@ -21,12 +21,8 @@
 #include <linux/blksnap.h>
 #include "blksnap.h"	/* libblksnap, lib/ */
 
-/*
- * Test-only ctl command, compiled into the module only when it is built
- * with BLKSNAP_TESTING=y (as `make check` does): performs the CBT switch
- * that IOCTL_BLKSNAP_SNAPSHOT_TAKE does, without a snapshot.
- */
-#define BLKSNAP_TEST_CTL_CBT_SWITCH	0x5a01
+/* BLKSNAP_TEST_CTL_CBT_SWITCH, compiled in with BLKSNAP_TESTING=y */
+#include "../../include/blksnap-testing.h"
 
 static inline int bf_name_ioctl(int fd, unsigned long cmd, const char *name)
 {
