@@ -137,6 +137,39 @@ int storage_append_dev(int cfd, const struct blksnap_uuid *id,
 int dev_stack_has(dev_t top, dev_t target);
 int state_cleanup(const struct blksnap_uuid *id, int keep, int *nfiles);
 
+/* The state of "backup" (backup_state.c). */
+/*
+ * The state of the last backup: the CBT position it copied up to and the
+ * identity of the base file it describes.  The identity is the base's size,
+ * inode number and mtime after the backup, and a random backup id stored
+ * both here and in the base's xattr BASE_ID_XATTR (where the file system
+ * has user xattrs): a copy of another backup over the base, or any write
+ * into it, no longer matches.
+ */
+struct bstate {
+	struct blksnap_uuid generation_id;
+	unsigned int changes_number;
+	unsigned int block_size;
+	unsigned long long device_capacity;
+	unsigned long long base_size;
+	unsigned long long base_ino;
+	long long base_mtime_sec;
+	long base_mtime_nsec;
+	char base_id[33];
+	int base_id_xattr;
+};
+
+#define BASE_ID_XATTR "user.blksnapctl.backup_id"
+
+int bstate_read(const char *path, struct bstate *s);
+int fsync_dir_of(const char *path);
+int create_tmp(const char *path, char *tmp, size_t len);
+int bstate_invalidate(const char *path);
+int bstate_write(const char *path, const struct blksnap_cbtinfo *ci,
+		 int base, const char *base_id, int id_xattr);
+int bstate_new_base_id(int fd, char *id, int *in_xattr);
+const char *bstate_base_mismatch(int fd, const struct bstate *s);
+
 /* Commands. */
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
