@@ -105,6 +105,29 @@ static inline void bf_detach_path(const char *path)
 	close(fd);
 }
 
+/* The node of the dm device named @name (/dev/dm-N), or -ENOENT. */
+static inline int dm_node_of(const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX], dm[128];
+	struct dirent *e;
+	DIR *d = opendir("/sys/block");
+	int ret = -ENOENT;
+
+	while (d && ret && (e = readdir(d))) {
+		if (strncmp(e->d_name, "dm-", 3))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/dm/name",
+			 e->d_name);
+		if (!scratch_read(path, dm, sizeof(dm)) && !strcmp(dm, name)) {
+			snprintf(buf, len, "/dev/%s", e->d_name);
+			ret = 0;
+		}
+	}
+	if (d)
+		closedir(d);
+	return ret;
+}
+
 /* Detach every loop device backed by @file, then remove @file. */
 static inline void loop_release_file(const char *file)
 {
@@ -148,7 +171,7 @@ static inline void scratch_release(const char *const *mounts,
 				   const char *const *dms,
 				   const char *const *loop_files)
 {
-	char path[128];
+	char path[PATH_MAX];
 
 	for (; mounts && *mounts; mounts++)
 		umount2(*mounts, MNT_DETACH);
@@ -156,8 +179,8 @@ static inline void scratch_release(const char *const *mounts,
 	for (; devs && *devs; devs++)
 		bf_detach_path(*devs);
 	for (; dms && *dms; dms++) {
-		snprintf(path, sizeof(path), "/dev/mapper/%s", *dms);
-		bf_detach_path(path);
+		if (!dm_node_of(*dms, path, sizeof(path)))
+			bf_detach_path(path);
 		dm_remove(*dms);
 	}
 	for (; loop_files && *loop_files; loop_files++)
