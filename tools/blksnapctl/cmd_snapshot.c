@@ -97,19 +97,16 @@ static int cmd_snapshot_create(int argc, char **argv)
 		return snapshot_fail("", ret, "CREATE");
 	uuid_format(&id, uuid);
 	state_add_line(&id, "# blksnapctl state of snapshot %s\n", uuid);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !ret; i++)
 		ret = do_snapshot_add(&id, uuid, pos[i], 1);
-		if (ret) {
-			msg("snapshot %s was created but not all devices added; destroy it with: " PROG " snapshot destroy %s",
-			    uuid, uuid);
-			printf("%s\n", uuid);
-			return ret;
-		}
-	}
+	if (ret)
+		msg("snapshot %s was created but not all devices added; destroy it with: " PROG " snapshot destroy %s",
+		    uuid, uuid);
+	/* the id even on failure: the caller has a snapshot to destroy */
 	out_begin();
 	out_str(O_VALUE, "id", uuid);
 	out_end();
-	return EX_OK;
+	return ret;
 }
 
 static int cmd_snapshot_add(int argc, char **argv)
