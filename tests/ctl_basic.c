@@ -52,8 +52,8 @@ static int snapshot_count(int fd)
 /*
  * Every test of this program releases what it used even when an ASSERT
  * stops it: the module (reloaded if a test left it out), every snapshot,
- * the module parameters.  Named "global" so that the tests keep their
- * names (global.NAME) in the results.
+ * the module parameters.  Named "global" so that the tests keep their names
+ * (global.NAME) in the results.
  */
 FIXTURE(global) {
 	struct scratch s;

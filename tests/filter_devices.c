@@ -48,9 +48,9 @@ static int marked_exactly(int fd, uint64_t first, uint64_t last)
 
 /*
  * Every test of this program releases what it used even when an ASSERT
- * stops it: brd, virtio, dm and loop devices, every snapshot,
- * the module parameters.  Named "global" so that the tests keep their
- * names (global.NAME) in the results.
+ * stops it: brd, virtio, dm and loop devices, every snapshot, the module
+ * parameters.  Named "global" so that the tests keep their names
+ * (global.NAME) in the results.
  */
 FIXTURE(global) {
 	struct scratch s;

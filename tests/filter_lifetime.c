@@ -59,8 +59,8 @@ out:
 
 /*
  * The plain tests of this program release what they used even when an
- * ASSERT stops them: the filter on DEV, the module (reloaded if a test
- * left it out).  Named "global" so that the tests keep their names.
+ * ASSERT stops them: the filter on DEV, the module (reloaded if a test left
+ * it out).  Named "global" so that the tests keep their names.
  */
 FIXTURE(global) {
 	int unused;

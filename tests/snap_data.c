@@ -108,9 +108,8 @@ static int read_all(int fd, void *buf)
 
 /*
  * Every test of this program releases what it used even when an ASSERT
- * stops it: brd devices, every snapshot,
- * the module parameters.  Named "global" so that the tests keep their
- * names (global.NAME) in the results.
+ * stops it: brd devices, every snapshot, the module parameters.  Named
+ * "global" so that the tests keep their names (global.NAME) in the results.
  */
 FIXTURE(global) {
 	struct scratch s;

@@ -15,12 +15,11 @@
 #include "util.h"
 #include "fixture.h"
 
-
 /*
  * Every test of this program releases what it used even when an ASSERT
- * stops it: brd, dm and loop devices, every snapshot,
- * the module parameters.  Named "global" so that the tests keep their
- * names (global.NAME) in the results.
+ * stops it: brd, dm and loop devices, every snapshot, the module
+ * parameters.  Named "global" so that the tests keep their names
+ * (global.NAME) in the results.
  */
 FIXTURE(global) {
 	struct scratch s;

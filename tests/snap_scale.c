@@ -16,12 +16,11 @@
 #include "util.h"
 #include "fixture.h"
 
-
 /*
  * Every test of this program releases what it used even when an ASSERT
- * stops it: mounts, brd and null_blk devices, every snapshot,
- * the module parameters.  Named "global" so that the tests keep their
- * names (global.NAME) in the results.
+ * stops it: mounts, brd and null_blk devices, every snapshot, the module
+ * parameters.  Named "global" so that the tests keep their names
+ * (global.NAME) in the results.
  */
 FIXTURE(global) {
 	struct scratch s;

@@ -27,7 +27,6 @@
 #include "util.h"
 #include "fixture.h"
 
-
 static int same_uuid(const struct blksnap_cbtinfo *a,
 		     const struct blksnap_cbtinfo *b)
 {
