@@ -64,7 +64,7 @@ FIXTURE_SETUP(global)
 	scratch_save_params(&self->s);
 }
 
-FIXTURE_TEARDOWN(global)
+FIXTURE_TEARDOWN_PARENT(global)
 {
 	if (access(CTL_DEV, F_OK) &&
 	    system("insmod " MODULE_KO " 2>/dev/null"))

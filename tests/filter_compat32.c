@@ -22,7 +22,7 @@ FIXTURE_SETUP(global)
 	(void)self;
 }
 
-FIXTURE_TEARDOWN(global)
+FIXTURE_TEARDOWN_PARENT(global)
 {
 	static const char *const devs[] = { "/dev/ram1", NULL };
 

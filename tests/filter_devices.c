@@ -61,7 +61,7 @@ FIXTURE_SETUP(global)
 	scratch_save_params(&self->s);
 }
 
-FIXTURE_TEARDOWN(global)
+FIXTURE_TEARDOWN_PARENT(global)
 {
 	static const char *const devs[] = {
 		"/dev/vda", "/dev/ram0", "/dev/ram1", "/dev/ram2", "/dev/ram3",

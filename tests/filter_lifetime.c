@@ -71,7 +71,7 @@ FIXTURE_SETUP(global)
 	(void)self;
 }
 
-FIXTURE_TEARDOWN(global)
+FIXTURE_TEARDOWN_PARENT(global)
 {
 	static const char *const devs[] = { DEV, NULL };
 

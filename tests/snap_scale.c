@@ -33,7 +33,7 @@ FIXTURE_SETUP(global)
 	self->nullb_ours = access("/dev/nullb0", F_OK) != 0;
 }
 
-FIXTURE_TEARDOWN(global)
+FIXTURE_TEARDOWN_PARENT(global)
 {
 	static const char *const mounts[] = {
 		"/tmp/image", "/tmp/origin", NULL,

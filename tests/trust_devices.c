@@ -109,7 +109,7 @@ FIXTURE_SETUP(global)
 	(void)self;
 }
 
-FIXTURE_TEARDOWN(global)
+FIXTURE_TEARDOWN_PARENT(global)
 {
 	static const char *const dms[] = { "trust_swap", NULL };
 	static const char *const loops[] = {

@@ -4,11 +4,14 @@
  * failed ASSERT leaves nothing behind for the next one: every step finds
  * its resource by name (device path, dm name, loop backing file, mount
  * point), not by a variable of the test body, and ignores what is not
- * there.  Typical use:
+ * there.  So it can run in the parent (FIXTURE_TEARDOWN_PARENT), and must:
+ * with the 6.12 harness built -O2, a failed ASSERT longjmps in the test's
+ * process with the harness's local "child" clobbered, and a plain
+ * FIXTURE_TEARDOWN is then skipped.  Typical use:
  *
  *   FIXTURE(x) { struct scratch s; };
  *   FIXTURE_SETUP(x) { scratch_save_params(&self->s); }
- *   FIXTURE_TEARDOWN(x)
+ *   FIXTURE_TEARDOWN_PARENT(x)
  *   {
  *       static const char *const devs[] = { "/dev/ram0", NULL };
  *
