@@ -1286,7 +1286,7 @@ int blkfilter_init(void)
 			  BIOSET_NEED_RESCUER);
 	if (ret)
 		goto out_exit_bioset;
-	bf_wq = alloc_workqueue("blksnap-filter", WQ_MEM_RECLAIM, 0);
+	bf_wq = alloc_workqueue("blksnap-filter", WQ_MEM_RECLAIM | BLKSNAP_WQ_PERCPU, 0);
 	if (!bf_wq) {
 		ret = -ENOMEM;
 		goto out_exit_clone_set;

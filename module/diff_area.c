@@ -748,7 +748,7 @@ void diff_area_put(struct diff_area *da)
  */
 int diff_area_init(void)
 {
-	image_wq = alloc_workqueue("blksnap-image", WQ_MEM_RECLAIM, 0);
+	image_wq = alloc_workqueue("blksnap-image", WQ_MEM_RECLAIM | BLKSNAP_WQ_PERCPU, 0);
 	return image_wq ? 0 : -ENOMEM;
 }
 
