@@ -15,8 +15,9 @@
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "ctl.h"
+#include "module.h"
 
-#define MODULE_KO "/ko/blksnap.ko"
+#define MODULE_KO blksnap_ko()
 #define MISC_MAJOR 10
 
 static const unsigned int control_ioctls[] = {

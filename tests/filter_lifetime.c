@@ -11,6 +11,7 @@
 #include "kselftest_harness.h"
 #include "cbt.h"
 #include "dev.h"
+#include "module.h"
 
 #define DEV "/dev/ram1"
 #define NTHREADS 4
@@ -115,7 +116,7 @@ TEST(rmmod_refused_while_attached)
 	ASSERT_EQ(0, bf_detach(fd));
 	close(fd);
 	EXPECT_EQ(0, system("rmmod blksnap"));
-	EXPECT_EQ(0, system("insmod /ko/blksnap.ko"));
+	EXPECT_EQ(0, blksnap_insmod());
 }
 
 FIXTURE(slow) {
@@ -136,7 +137,7 @@ TEST_F_TIMEOUT(slow, load_unload_loop, 300)
 
 	for (i = 0; i < 10; i++) {
 		ASSERT_EQ(0, system("rmmod blksnap"));
-		ASSERT_EQ(0, system("insmod /ko/blksnap.ko"));
+		ASSERT_EQ(0, blksnap_insmod());
 		fd = open(DEV, O_RDWR);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, bf_attach(fd));

@@ -34,9 +34,10 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "module.h"
 
 #define MIB (1ULL << 20)
-#define KO_PATH "/ko/blksnap.ko"
+#define KO_PATH blksnap_ko()
 
 static void *abuf(size_t len)
 {

@@ -24,6 +24,7 @@
 #include "snap.h"
 #include "cbt.h"
 #include "dev.h"
+#include "module.h"
 
 #define MIB (1ULL << 20)
 
@@ -419,7 +420,7 @@ FIXTURE_SETUP(unload)
 FIXTURE_TEARDOWN(unload)
 {
 	if (access("/dev/blksnap-control", F_OK))
-		system("insmod /ko/blksnap.ko");
+		blksnap_insmod();
 }
 
 TEST_F_TIMEOUT(unload, right_after_detach, 600)
@@ -434,7 +435,7 @@ TEST_F_TIMEOUT(unload, right_after_detach, 600)
 		ASSERT_EQ(0, bf_detach(lfd));
 		loop_destroy(lfd, "/tmp/trust_dev.u");
 		ASSERT_EQ(0, system("rmmod blksnap"));
-		ASSERT_EQ(0, system("insmod /ko/blksnap.ko"));
+		ASSERT_EQ(0, blksnap_insmod());
 	}
 }
 
