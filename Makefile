@@ -53,7 +53,7 @@ demo:
 	@tests/vm/demo.sh
 
 check:
-	tests/vm/vmtest.sh
+	$(if $(KERNEL),KERNEL="$(KERNEL)" KDIR="$(KDIR)") tests/vm/vmtest.sh
 
 bench:
 	scripts/bench.sh
