@@ -34,12 +34,23 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module tools demo check debug-kernel check-debug stress fuzz bench tests-host \
+.PHONY: all module ftrace-check tools demo check debug-kernel check-debug stress fuzz bench tests-host \
 	style dkms-check install uninstall clean
 
 all: module
 
-module/compat-gen.h: FORCE
+# The filter layer needs ftrace callbacks that may change the instruction
+# pointer: either flavour will do (compat.h says the same with #error, but
+# only after the probes ran; dkms.conf cannot express "or").
+KCONFIG = $(firstword $(wildcard $(KDIR)/include/config/auto.conf $(KDIR)/.config))
+
+ftrace-check:
+	@if [ -n "$(KCONFIG)" ] && ! grep -qE '^CONFIG_DYNAMIC_FTRACE_WITH_(ARGS|REGS)=y' "$(KCONFIG)"; then \
+		echo "blksnap: the kernel in $(KDIR) has neither CONFIG_DYNAMIC_FTRACE_WITH_ARGS nor CONFIG_DYNAMIC_FTRACE_WITH_REGS, which blksnap needs to hook the block layer." >&2; \
+		exit 1; \
+	fi
+
+module/compat-gen.h: ftrace-check FORCE
 	@module/probes/gen.sh $(KDIR) $@
 
 module: module/compat-gen.h
