@@ -7,7 +7,12 @@
 #                                             backup of a live ext4 in QEMU,
 #                                             restored and compared
 #   make check [KERNELS="6.1 6.12"] [TESTS="name ..."]
-#                                             run the test suite in QEMU
+#                                             run the test suite in QEMU;
+#                                             KERNELS also takes latest,
+#                                             trixie-6.12, sid, 7.3, debug
+#   make check KERNEL=<bzImage> KDIR=<build tree or modules dir>
+#        [MODULES=<modules dir>]              the suite on a kernel given
+#                                             by path (yours)
 #   make bench [KERNELS="6.1 6.12"]          performance scenarios in QEMU
 #                                             (not part of check; see
 #                                             Documentation/benchmarks.rst)
@@ -64,7 +69,7 @@ demo:
 	@tests/vm/demo.sh
 
 check:
-	$(if $(KERNEL),KERNEL="$(KERNEL)" KDIR="$(KDIR)") tests/vm/vmtest.sh
+	$(if $(KERNEL),KERNEL="$(KERNEL)" KDIR="$(KDIR)" MODULES="$(MODULES)") tests/vm/vmtest.sh
 
 bench:
 	scripts/bench.sh

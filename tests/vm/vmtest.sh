@@ -18,7 +18,9 @@
 #                KDIR=/lib/modules/<release>): KERNELS is ignored, the
 #                module is built on the host against KDIR and the guest's
 #                modules come from the modules directory (or, for a build
-#                tree, from the .ko files in it; built-in ones need none)
+#                tree, from the .ko files in it; built-in ones need none);
+#                MODULES=<modules directory> names it when KDIR is a build
+#                tree elsewhere (an unpacked, not installed kernel)
 #      FLAVOUR   cloud (default) or generic
 #      TESTS     test program names (default: all of tests/*.c and
 #                tests/*.sh, without the suffix)
@@ -62,8 +64,12 @@ own_kernel() {
 	local img=$1 kd mods="" kver root
 	kd=$(realpath "$2")
 	[ -f "$img" ] || { echo "vmtest: KERNEL=$img: no such file" >&2; return 1; }
-	if [ -d "$kd/build" ] && [ -f "$kd/modules.order" -o -d "$kd/kernel" ]; then
-		mods=$kd; kd=$(realpath "$kd/build")	# a modules directory
+	if [ ! -f "$kd/include/config/kernel.release" ] && { [ -f "$kd/modules.dep" ] || [ -d "$kd/kernel" ]; }; then
+		mods=$kd; kd=$(realpath -m "$kd/build")	# a modules directory
+	fi
+	if [ -n "${MODULES:-}" ]; then
+		[ -d "$MODULES" ] || { echo "vmtest: MODULES=$MODULES: no such directory" >&2; return 1; }
+		mods=$(realpath "$MODULES")
 	fi
 	[ -f "$kd/include/config/kernel.release" ] || {
 		echo "vmtest: KDIR=$2 is neither a kernel build tree (include/config/kernel.release) nor a modules directory with a build link" >&2
