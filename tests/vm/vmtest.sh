@@ -43,6 +43,9 @@ TESTING=BLKSNAP_TESTING=y
 [ "$SUITE" = bench ] && { OUT=$TOP/build/bench-vm; TESTING=BLKSNAP_TESTING=; }
 KERNELS=${KERNELS:-"6.1 6.12"}
 FLAVOUR=${FLAVOUR:-cloud}
+# the per-test timeout of the kselftest settings file, unless given
+VMTEST_TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' "$TOP/tests/settings" 2>/dev/null)}
+export VMTEST_TEST_TIMEOUT=${VMTEST_TEST_TIMEOUT:-300}
 PRELOAD="virtio_pci virtio_blk loop dm_mod configfs"
 EXTRA="brd null_blk dm_snapshot dm_flakey ext4 dm_delay nd_pmem nd_e820"
 
