@@ -10,8 +10,8 @@
 #   trixie-6.12   Debian 13's kernel        (trixie, linux-image-cloud-amd64)
 #   latest        the newest backport       (trixie-backports, linux-image-cloud-amd64)
 #   sid           unstable's kernel         (sid, linux-image-cloud-amd64)
-#   X.Y (7.3, 7.2 ...)  the newest X.Y.* kernel of trixie-backports, sid or
-#                 trixie, whichever has one
+#   X.Y (7.3, 7.2 ...)  the newest X.Y.* kernel found in trixie-backports,
+#                 sid, trixie or bookworm
 # FLAVOUR: cloud (default) or generic (amd64).
 #
 # Packages come through the project's own apt configuration (scripts/kapt.sh),
@@ -63,10 +63,16 @@ latest) suite=trixie-backports; img=linux-image-$f; hdr=linux-headers-$f ;;
 sid) suite=sid; img=linux-image-$f; hdr=linux-headers-$f ;;
 [0-9]*.[0-9]*)
 	re="^linux-image-${NAME//./\\.}\\.[0-9]+(-[0-9]+|\\+deb[0-9]+)-$f\$"
+	best=""
 	for s in trixie-backports sid trixie bookworm; do
 		cand=$("$KAPT" "$s" apt-cache pkgnames linux-image- | grep -E "$re" | sort -V | tail -n1 || true)
-		if [ -n "$cand" ]; then suite=$s; img=$cand; hdr=linux-headers-${cand#linux-image-}; break; fi
+		[ -n "$cand" ] || continue
+		# the newest release wins (sid's 7.2.13 over a stale backport 7.2.12)
+		if [ -z "$best" ] || [ "$(printf '%s\n%s\n' "$best" "$cand" | sort -V | tail -n1)" = "$cand" ] && [ "$cand" != "$best" ]; then
+			best=$cand; suite=$s
+		fi
 	done
+	if [ -n "$best" ]; then img=$best; hdr=linux-headers-${best#linux-image-}; fi
 	[ -n "$suite" ] || { echo "fetch-kernel: no Debian suite has a $NAME kernel (tried trixie-backports, sid, trixie, bookworm)" >&2; exit 1; }
 	;;
 *)
