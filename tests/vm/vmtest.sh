@@ -67,17 +67,19 @@ own_kernel() {
 	local img=$1 kd mods="" kver root
 	kd=$(realpath "$2")
 	[ -f "$img" ] || { echo "vmtest: KERNEL=$img: no such file" >&2; return 1; }
-	if [ ! -f "$kd/include/config/kernel.release" ] && { [ -f "$kd/modules.dep" ] || [ -d "$kd/kernel" ]; }; then
+	if [ ! -f "$kd/include/generated/utsrelease.h" ] && { [ -f "$kd/modules.dep" ] || [ -d "$kd/kernel" ]; }; then
 		mods=$kd; kd=$(realpath -m "$kd/build")	# a modules directory
 	fi
 	if [ -n "${MODULES:-}" ]; then
 		[ -d "$MODULES" ] || { echo "vmtest: MODULES=$MODULES: no such directory" >&2; return 1; }
 		mods=$(realpath "$MODULES")
 	fi
-	[ -f "$kd/include/config/kernel.release" ] || {
-		echo "vmtest: KDIR=$2 is neither a kernel build tree (include/config/kernel.release) nor a modules directory with a build link" >&2
+	[ -f "$kd/include/generated/utsrelease.h" ] || {
+		echo "vmtest: KDIR=$2 is neither a kernel build tree (include/generated/utsrelease.h) nor a modules directory with a build link" >&2
 		return 1; }
-	kver=$(cat "$kd/include/config/kernel.release")
+	# the release modules are built for (Debian's headers override
+	# include/config/kernel.release with their ABI name)
+	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' "$kd/include/generated/utsrelease.h")
 	[ -n "$mods" ] || [ ! -d "/lib/modules/$kver/kernel" ] || mods=/lib/modules/$kver
 	if ! LC_ALL=C grep -aqF "$kver (" "$img" && ! { "$HERE/extract-vmlinux.sh" "$img" "$3/vmlinux.chk" 2>/dev/null &&
 		LC_ALL=C grep -aqF "Linux version $kver " "$3/vmlinux.chk"; }; then
