@@ -36,7 +36,6 @@
 set -euo pipefail
 HERE=$(dirname "$(realpath "$0")")
 TOP=$(realpath "$HERE/../..")
-CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
 SUITE=${VMTEST_SUITE:-tests}
 OUT=$TOP/build/vmtest
 TESTING=BLKSNAP_TESTING=y
