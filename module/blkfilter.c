@@ -586,7 +586,8 @@ int blkfilter_init(void)
 	ret = blkfilter_bio_init();
 	if (ret)
 		return ret;
-	blkfilter_wq = alloc_workqueue("blksnap-filter", WQ_MEM_RECLAIM, 0);
+	blkfilter_wq = alloc_workqueue("blksnap-filter",
+				       WQ_MEM_RECLAIM | BLKSNAP_WQ_PERCPU, 0);
 	if (!blkfilter_wq) {
 		ret = -ENOMEM;
 		goto out_bio_exit;

@@ -52,6 +52,17 @@ static inline int bdev_thaw(struct block_device *bdev)
 #define FILLDIR_STOP		-EINVAL
 #endif
 
+/*
+ * --- Per-CPU workqueues (v6.17) ---
+ * A workqueue is per-CPU unless it says WQ_UNBOUND; newer kernels want
+ * that said with WQ_PERCPU and WARN when a caller names neither.
+ */
+#ifdef HAVE_WQ_PERCPU
+#define BLKSNAP_WQ_PERCPU	WQ_PERCPU
+#else
+#define BLKSNAP_WQ_PERCPU	0
+#endif
+
 /* --- filter layer --- */
 
 #ifndef HAVE_FTRACE_REGS

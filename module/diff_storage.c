@@ -348,8 +348,8 @@ static int range_cmp(const void *a, const void *b)
  * Does @r intersect one of @sorted[0..n), which are sorted by start and
  * do not intersect each other (so their ends are sorted as well)?
  */
-static bool range_overlaps(const struct storage_range *r,
-			   struct storage_range **sorted, u32 n)
+static bool storage_ranges_overlap(const struct storage_range *r,
+				   struct storage_range **sorted, u32 n)
 {
 	u32 lo = 0, hi = n;
 
@@ -382,7 +382,7 @@ static int ranges_check_overlap(struct storage_range **sorted, u32 n)
 	list_for_each_entry(other, &storages, all_link) {
 		list_for_each_entry(r, &other->ranges, link) {
 			if (r->disk == sorted[0]->disk &&
-			    range_overlaps(r, sorted, n))
+			    storage_ranges_overlap(r, sorted, n))
 				return -EEXIST;
 		}
 		cond_resched();

@@ -442,7 +442,8 @@ int image_init(void)
 	ret = bioset_init(&image_clone_set, 64, 0, BIOSET_NEED_RESCUER);
 	if (ret)
 		goto out_exit_split_set;
-	image_wq = alloc_workqueue("blksnap-image", WQ_MEM_RECLAIM, 0);
+	image_wq = alloc_workqueue("blksnap-image",
+				   WQ_MEM_RECLAIM | BLKSNAP_WQ_PERCPU, 0);
 	if (!image_wq) {
 		ret = -ENOMEM;
 		goto out_exit_clone_set;

@@ -34,11 +34,8 @@ if [ ${#need[@]} -gt 0 ]; then
 	exit 2
 fi
 
-ver=$(apt-cache show --no-all-versions "$PKG" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
-if [ -z "$ver" ]; then
-	apt-get update -q >/dev/null
-	ver=$(apt-cache show --no-all-versions "$PKG" | sed -n 's/^Version: //p' | head -n1)
-fi
+ver=$("$HERE/kapt.sh" bookworm apt-cache show --no-all-versions "$PKG" | sed -n 's/^Version: //p' | head -n1)
+[ -n "$ver" ] || { echo "build-debug-kernel: no $PKG in bookworm" >&2; exit 1; }
 key=$( (cat "$FRAG"; echo "$KEY_REV") | sha256sum | cut -c1-12)
 SRC=$CACHE/debug-kernel/src-$ver
 KD=$CACHE/debug-kernel/$ver-$key
@@ -53,7 +50,7 @@ if [ ! -f "$SRC/.done" ]; then
 	mkdir -p "$SRC"
 	DL=$(mktemp -d)
 	chmod 755 "$DL"
-	(cd "$DL" && apt-get download -q=2 -o APT::Sandbox::User=root "$PKG") >&2
+	(cd "$DL" && "$HERE/kapt.sh" bookworm apt-get download -q=2 "$PKG=$ver") >&2
 	dpkg-deb --fsys-tarfile "$DL"/*.deb |
 		tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
 		tar -xJ -C "$SRC" --strip-components=1

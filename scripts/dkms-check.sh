@@ -36,10 +36,8 @@ rm -rf "$SRC"
 check "dkms add $NAME/$VER" dkms add -m $NAME -v "$VER"
 
 for k in 6.1 6.12; do
-	s=""; [ "$k" = 6.12 ] && s=6.12-
-	dir=$CACHE/$k-cloud
-	kver=$("$TOP/tests/vm/fetch-kernel.sh" "linux-image-${s}cloud-amd64" \
-		"linux-headers-${s}cloud-amd64" "$dir" | tail -n1)
+	read -r kver dir _ <<<"$("$TOP/tests/vm/fetch-kernel.sh" "$k" cloud | tail -n1)"
+	[ -n "$kver" ] || { echo "not ok - fetch kernel $k"; fail=$((fail + 1)); continue; }
 	hdr=$dir/usr/src/linux-headers-$kver
 	# dkms install puts the module under /lib/modules/<kver> and runs
 	# depmod there; a kernel that is not installed has no such tree, so

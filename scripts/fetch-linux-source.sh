@@ -4,18 +4,17 @@
 # fetch-linux-source.sh: print a directory holding the few files blksnap
 # takes from Debian's linux-source-6.12 package at build time (checkpatch
 # and its data files, kernel-doc, the kselftest headers).  The .deb is
-# fetched with apt-get download and cached; nothing is installed and nothing
+# fetched with apt-get download through the project's own apt
+# configuration (scripts/kapt.sh) and cached; nothing is installed and nothing
 # from it is committed to the tree.
 #
 # Env: VMTEST_CACHE (default /var/cache/blksnap-vmtest).
 set -euo pipefail
 CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
 PKG=linux-source-6.12
-ver=$(apt-cache show --no-all-versions "$PKG" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
-if [ -z "$ver" ]; then
-	apt-get update -q >/dev/null
-	ver=$(apt-cache show --no-all-versions "$PKG" | sed -n 's/^Version: //p' | head -n1)
-fi
+KAPT=$(dirname "$(realpath "$0")")/kapt.sh
+ver=$("$KAPT" bookworm apt-cache show --no-all-versions "$PKG" | sed -n 's/^Version: //p' | head -n1)
+[ -n "$ver" ] || { echo "fetch-linux-source: no $PKG in bookworm" >&2; exit 1; }
 DEST=$CACHE/$PKG/$ver
 if [ -f "$DEST/.done" ]; then
 	echo "$DEST"
@@ -26,7 +25,7 @@ mkdir -p "$DEST"
 DL=$(mktemp -d)
 chmod 755 "$DL"
 trap 'rm -rf "$DL"' EXIT
-(cd "$DL" && apt-get download -q=2 -o APT::Sandbox::User=root "$PKG") >&2
+(cd "$DL" && "$KAPT" bookworm apt-get download -q=2 "$PKG=$ver") >&2
 want=(scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch
       scripts/kernel-doc tools/testing/selftests/kselftest.h
       tools/testing/selftests/kselftest_harness.h)

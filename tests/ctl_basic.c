@@ -16,8 +16,9 @@
 #include "kselftest_harness.h"
 #include "ctl.h"
 #include "fixture.h"
+#include "module.h"
 
-#define MODULE_KO "/ko/blksnap.ko"
+#define MODULE_KO blksnap_ko()
 #define MISC_MAJOR 10
 
 static const unsigned int control_ioctls[] = {
@@ -66,9 +67,8 @@ FIXTURE_SETUP(global)
 
 FIXTURE_TEARDOWN_PARENT(global)
 {
-	if (access(CTL_DEV, F_OK) &&
-	    system("insmod " MODULE_KO " 2>/dev/null"))
-		fprintf(stderr, "# teardown: cannot reload " MODULE_KO "\n");
+	if (access(CTL_DEV, F_OK) && blksnap_insmod())
+		fprintf(stderr, "# teardown: cannot reload %s\n", MODULE_KO);
 	scratch_release(NULL, NULL, NULL, NULL);
 	scratch_restore_params(&self->s);
 }

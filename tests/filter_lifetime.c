@@ -12,6 +12,7 @@
 #include "cbt.h"
 #include "dev.h"
 #include "fixture.h"
+#include "module.h"
 
 #define DEV "/dev/ram1"
 #define NTHREADS 4
@@ -75,9 +76,8 @@ FIXTURE_TEARDOWN_PARENT(global)
 {
 	static const char *const devs[] = { DEV, NULL };
 
-	if (access("/dev/blksnap-control", F_OK) &&
-	    system("insmod /ko/blksnap.ko 2>/dev/null"))
-		fprintf(stderr, "# teardown: cannot reload /ko/blksnap.ko\n");
+	if (access("/dev/blksnap-control", F_OK) && blksnap_insmod())
+		fprintf(stderr, "# teardown: cannot reload %s\n", blksnap_ko());
 	scratch_release(NULL, devs, NULL, NULL);
 	(void)self;
 }
@@ -141,7 +141,7 @@ TEST_F(global, rmmod_refused_while_attached)
 	ASSERT_EQ(0, bf_detach(fd));
 	close(fd);
 	EXPECT_EQ(0, system("rmmod blksnap"));
-	EXPECT_EQ(0, system("insmod /ko/blksnap.ko"));
+	EXPECT_EQ(0, blksnap_insmod());
 }
 
 FIXTURE(slow) {
@@ -162,7 +162,7 @@ TEST_F_TIMEOUT(slow, load_unload_loop, 300)
 
 	for (i = 0; i < 10; i++) {
 		ASSERT_EQ(0, system("rmmod blksnap"));
-		ASSERT_EQ(0, system("insmod /ko/blksnap.ko"));
+		ASSERT_EQ(0, blksnap_insmod());
 		fd = open(DEV, O_RDWR);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, bf_attach(fd));

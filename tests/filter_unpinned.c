@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdatomic.h>
+#include "module.h"
 #include "kselftest_harness.h"
 #include "cbt.h"
 #include "dev.h"
@@ -86,7 +87,7 @@ FIXTURE(unpinned) {
 FIXTURE_SETUP(unpinned)
 {
 	if (!module_loaded())
-		ASSERT_EQ(0, system("insmod /ko/blksnap.ko"));
+		ASSERT_EQ(0, blksnap_insmod());
 	ASSERT_EQ(0, brd_ensure(4, 64));
 	self->fd = open(DEV, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, self->fd);
@@ -94,7 +95,7 @@ FIXTURE_SETUP(unpinned)
 
 FIXTURE_TEARDOWN(unpinned)
 {
-	if (!module_loaded() && system("insmod /ko/blksnap.ko"))
+	if (!module_loaded() && blksnap_insmod())
 		TH_LOG("insmod failed");
 	bf_detach(self->fd);
 	bf_name_ioctl(self->fd, BLKFILTER_DETACH, "blksnap-test");
@@ -140,7 +141,7 @@ TEST_F_TIMEOUT(unpinned, rmmod_detaches_under_writers, 300)
 	EXPECT_EQ(0, bad);
 	free(buf);
 	/* unloading detached it: a new module attaches afresh */
-	ASSERT_EQ(0, system("insmod /ko/blksnap.ko"));
+	ASSERT_EQ(0, blksnap_insmod());
 	EXPECT_EQ(0, bf_attach(self->fd));
 	EXPECT_EQ(0, bf_detach(self->fd));
 }
@@ -153,7 +154,7 @@ TEST_F(unpinned, ioctl_detach_then_rmmod)
 	EXPECT_EQ(-EBUSY, bf_attach(self->fd));
 	EXPECT_EQ(0, bf_name_ioctl(self->fd, BLKFILTER_DETACH, "blksnap-test"));
 	EXPECT_EQ(0, system("rmmod blksnap"));
-	EXPECT_EQ(0, system("insmod /ko/blksnap.ko"));
+	EXPECT_EQ(0, blksnap_insmod());
 }
 
 TEST_F(unpinned, pinned_attach_still_pins)

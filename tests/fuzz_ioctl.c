@@ -22,6 +22,7 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "module.h"
 
 #define NTHREADS 8
 #define NDEVS 4
@@ -404,7 +405,7 @@ TEST_F_TIMEOUT(fz, fuzz, 900)
 	close(cfd);
 	/* nothing attached, nothing held: the module unloads and reloads */
 	EXPECT_EQ(0, system("rmmod blksnap"));
-	EXPECT_EQ(0, system("insmod /ko/blksnap.ko"));
+	EXPECT_EQ(0, blksnap_insmod());
 }
 
 TEST_HARNESS_MAIN

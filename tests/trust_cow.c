@@ -35,8 +35,9 @@
 #include "snap.h"
 #include "dev.h"
 #include "util.h"
+#include "module.h"
 
-#define KO_PATH "/ko/blksnap.ko"
+#define KO_PATH blksnap_ko()
 
 static void sleep_ms(int ms)
 {

@@ -26,6 +26,7 @@
 #include "dev.h"
 #include "util.h"
 #include "fixture.h"
+#include "module.h"
 
 static int same_uuid(const struct blksnap_cbtinfo *a,
 		     const struct blksnap_cbtinfo *b)
@@ -445,7 +446,7 @@ FIXTURE_SETUP(unload)
 FIXTURE_TEARDOWN(unload)
 {
 	if (access("/dev/blksnap-control", F_OK))
-		system("insmod /ko/blksnap.ko");
+		blksnap_insmod();
 }
 
 TEST_F_TIMEOUT(unload, right_after_detach, 600)
@@ -460,7 +461,7 @@ TEST_F_TIMEOUT(unload, right_after_detach, 600)
 		ASSERT_EQ(0, bf_detach(lfd));
 		loop_destroy(lfd, "/tmp/trust_dev.u");
 		ASSERT_EQ(0, system("rmmod blksnap"));
-		ASSERT_EQ(0, system("insmod /ko/blksnap.ko"));
+		ASSERT_EQ(0, blksnap_insmod());
 	}
 }
 

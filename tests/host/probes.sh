@@ -38,4 +38,16 @@ rc=$?
 check "broken build environment fails" [ $rc -ne 0 ]
 check "broken build environment prints the build log" grep -q "objtool: cannot open" "$T/log2"
 check "broken build environment writes no header" [ ! -e "$T/out2.h" ]
+
+# 3. a kernel without DYNAMIC_FTRACE_WITH_ARGS/_REGS: `make module` (what
+#    dkms runs) refuses with one sentence naming both options
+TOP=$(dirname "$0")/../..
+mkdir -p "$T/noftrace/include/config"
+echo CONFIG_DYNAMIC_FTRACE=y > "$T/noftrace/include/config/auto.conf"
+make -s -C "$TOP" ftrace-check KDIR="$T/noftrace" > "$T/log3" 2>&1
+rc=$?
+check "kernel without ftrace hooks is refused" [ $rc -ne 0 ]
+check "the refusal names both options" grep -q "neither CONFIG_DYNAMIC_FTRACE_WITH_ARGS nor CONFIG_DYNAMIC_FTRACE_WITH_REGS" "$T/log3"
+echo CONFIG_DYNAMIC_FTRACE_WITH_ARGS=y >> "$T/noftrace/include/config/auto.conf"
+check "DYNAMIC_FTRACE_WITH_ARGS alone is accepted" make -s -C "$TOP" ftrace-check KDIR="$T/noftrace"
 exit $fail

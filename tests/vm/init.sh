@@ -9,6 +9,7 @@
 #   test N+1        kmemleak: no unreferenced object (only on kernels with
 #                   CONFIG_DEBUG_KMEMLEAK; suspects from boot are cleared
 #                   before blksnap is loaded)
+# The tests find the module through BLKSNAP_KO (tests/lib/module.h).
 # Guest kernel modules not preloaded are in /lib/modules/<name>.ko for the
 # tests to insmod with their own parameters (brd, null_blk, dm_flakey, ...).
 /bin/busybox mount -t proc proc /proc
@@ -33,6 +34,7 @@ while [ ! -b /dev/vdb ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 for w in $(cat /proc/cmdline); do
 	case $w in env.*=*) w=${w#env.}; export "${w%%=*}=${w#*=}" ;; esac
 done
+export BLKSNAP_KO=/ko/blksnap.ko
 TMO=$(sed -n 's/.*vmtest.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 TMO=${TMO:-300}
 N=$(wc -l < /tests/order)
@@ -47,7 +49,7 @@ fi
 echo "TAP version 13" >&3
 echo "1..$((N + 2 + K))" >&3
 n=1
-if insmod /ko/blksnap.ko; then
+if insmod "$BLKSNAP_KO"; then
 	echo "ok $n insmod blksnap.ko" >&3
 else
 	echo "not ok $n insmod blksnap.ko" >&3
@@ -71,7 +73,7 @@ for t in $(cat /tests/order); do
 	# a test killed between rmmod and insmod must not fail all the others
 	if [ ! -d /sys/module/blksnap ]; then
 		echo "# blksnap was left unloaded: loading it again" >&3
-		insmod /ko/blksnap.ko
+		insmod "$BLKSNAP_KO"
 	fi
 	echo "blksnap-test: $t done rc=$rc" > /dev/kmsg
 	case $rc in

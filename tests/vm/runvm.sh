@@ -9,11 +9,11 @@
 # test passed or skipped, every planned result is there, the guest reached
 # its end, and the console shows no kernel splat.  A guest that died before
 # its /init ran is retried once (a rare TCG boot flake on 6.12).
-# Env: VMTEST_TIMEOUT (s, 600), VMTEST_MEM (MiB, 2048), VMTEST_SMP (2),
+# Env: VMTEST_TIMEOUT (s, 1200), VMTEST_MEM (MiB, 2048), VMTEST_SMP (2),
 #      VMTEST_TCG_THREAD (multi; single for -icount), EXTRA_APPEND, EXTRA_QEMU.
 set -uo pipefail
 KERNEL=$1; INITRD=$2; OUTDIR=$3
-TMO=${VMTEST_TIMEOUT:-600}
+TMO=${VMTEST_TIMEOUT:-1200}
 TTMO=${VMTEST_TEST_TIMEOUT:-300}
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -d /sys/module/kvm_pvm ]; then
 	ACC=(-accel kvm -cpu host)
