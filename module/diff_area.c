@@ -41,15 +41,50 @@
 #include "cbt_map.h"
 #include "params.h"
 
+struct chunk_store;
+
 /**
  * struct copied_chunk - Where a copied chunk's old data lives.
  * @bdev: Storage device of its region.
  * @sector: First sector of its region.
+ * @store: The write of the old data into the region while it is in
+ *	flight, else NULL.  Set under the chunk's lock held for writing,
+ *	cleared by the store's completion (which takes no chunk lock).
  */
 struct copied_chunk {
 	struct block_device *bdev;
 	sector_t sector;
+	struct chunk_store *store;
 };
+
+/**
+ * struct chunk_store - The write of a chunk's old data to its region, in
+ * flight after the writer that caused the copy has gone on.
+ * @work: Finishes the store in process context (cow_wq).
+ * @done: Completed when the data is in the region (or the store failed
+ *	and the snapshot is marked corrupted); image I/O of the chunk waits
+ *	for it.
+ * @ref: References: the store's own (dropped when it finishes) and one per
+ *	waiter on @done.  The last put frees the struct.
+ * @pending: Bios of the store still in flight, plus one while submitting.
+ * @error: The first bio error, as a negative errno.
+ * @da: The diff_area (reference held until the store finishes).
+ * @chunk: The chunk being stored.
+ * @buf: The old data (a copy slot, given back when the store finishes).
+ */
+struct chunk_store {
+	struct work_struct work;
+	struct completion done;
+	refcount_t ref;
+	atomic_t pending;
+	int error;
+	struct diff_area *da;
+	struct copied_chunk *chunk;
+	struct cow_buf *buf;
+};
+
+/* Finishes chunk stores; used for forward progress under memory pressure. */
+static struct workqueue_struct *cow_wq;
 
 /**
  * struct cow_buf - A chunk-sized buffer for one copy.
@@ -332,10 +367,91 @@ static void cow_buf_put(struct diff_area *da, struct cow_buf *buf)
 	up(&da->cow_slots);
 }
 
+static void chunk_store_put(struct chunk_store *st)
+{
+	if (refcount_dec_and_test(&st->ref))
+		kfree(st);
+}
+
+/*
+ * The old data is in its region (or the store failed): from now on image
+ * I/O reads the region.  A failure marks the snapshot corrupted before the
+ * waiters are released, so they see it.
+ */
+static void chunk_store_finish(struct work_struct *work)
+{
+	struct chunk_store *st = container_of(work, struct chunk_store, work);
+	struct diff_area *da = st->da;
+
+	if (st->error)
+		diff_area_set_corrupted(da, st->error);
+	WRITE_ONCE(st->chunk->store, NULL);
+	complete_all(&st->done);
+	cow_buf_put(da, st->buf);
+	chunk_store_put(st);
+	diff_area_put(da);
+}
+
+static void chunk_store_endio(struct bio *bio)
+{
+	struct chunk_store *st = bio->bi_private;
+
+	if (bio->bi_status)
+		cmpxchg(&st->error, 0, blk_status_to_errno(bio->bi_status));
+	bio_put(bio);
+	if (atomic_dec_and_test(&st->pending))
+		queue_work(cow_wq, &st->work);
+}
+
+/*
+ * Write @bytes of @st's buffer to its chunk's region without waiting.  The
+ * task is marked while it submits (see diff_area_task_in_cow()).
+ */
+static void chunk_store_submit(struct chunk_store *st, unsigned int bytes)
+{
+	struct copied_chunk *chunk = st->chunk;
+	struct diff_area_writer w;
+	unsigned int done = 0;
+
+	diff_area_writer_mark(&w);
+	while (done < bytes) {
+		unsigned int nr = min_t(unsigned int, BIO_MAX_VECS,
+					DIV_ROUND_UP(bytes - done, PAGE_SIZE));
+		struct bio *bio;
+		unsigned int i;
+
+		bio = bio_alloc_bioset(chunk->bdev, nr, REQ_OP_WRITE | REQ_SYNC,
+				       GFP_NOIO, blkfilter_bio_set());
+		bio->bi_iter.bi_sector = chunk->sector + (done >> SECTOR_SHIFT);
+		for (i = 0; i < nr && done < bytes; i++) {
+			unsigned int len = min_t(unsigned int, PAGE_SIZE,
+						 bytes - done);
+
+			__bio_add_page(bio, st->buf->pages[done >> PAGE_SHIFT],
+				       len, 0);
+			done += len;
+		}
+		bio->bi_private = st;
+		bio->bi_end_io = chunk_store_endio;
+		atomic_inc(&st->pending);
+		submit_bio(bio);
+	}
+	diff_area_writer_unmark(&w);
+	if (atomic_dec_and_test(&st->pending))	/* the submission's own */
+		queue_work(cow_wq, &st->work);
+}
+
 /**
  * diff_area_copy_chunk() - Copy chunk @nr to a new region of the storage.
  * @da: The diff_area.
  * @nr: A chunk not copied yet.
+ *
+ * Returns once the chunk's old data is read into memory and its region
+ * allocated: the original may be overwritten from then on.  The write of
+ * the old data into the region goes on without the caller (struct
+ * chunk_store); diff_area_find_chunk() waits for it.  The buffer counts
+ * against the copy slots until the store finishes, so writers are held
+ * back when COW_MEMORY_BYTES of old data are on their way.
  *
  * Context: the chunk's lock held for writing, memalloc_noio scope; may
  * sleep.
@@ -344,9 +460,9 @@ static void cow_buf_put(struct diff_area *da, struct cow_buf *buf)
 int diff_area_copy_chunk(struct diff_area *da, unsigned long nr)
 {
 	sector_t start = (sector_t)nr << (da->chunk_shift - SECTOR_SHIFT);
-	struct diff_area_writer w;
-	struct cow_buf *buf;
 	struct copied_chunk *chunk;
+	struct chunk_store *st;
+	struct cow_buf *buf;
 	unsigned int bytes;
 	int ret;
 
@@ -357,10 +473,15 @@ int diff_area_copy_chunk(struct diff_area *da, unsigned long nr)
 	chunk = kzalloc(sizeof(*chunk), GFP_NOIO);
 	if (!chunk)
 		return -ENOMEM;
+	st = kzalloc(sizeof(*st), GFP_NOIO);
+	if (!st) {
+		ret = -ENOMEM;
+		goto out_free_chunk;
+	}
 	buf = cow_buf_get(da);
 	if (!buf) {
 		ret = -ENOMEM;
-		goto out_free_chunk;
+		goto out_free_store;
 	}
 	ret = chunk_io(da->orig_bdev, start, buf->pages, bytes, REQ_OP_READ);
 	if (ret)
@@ -370,18 +491,28 @@ int diff_area_copy_chunk(struct diff_area *da, unsigned long nr)
 				 &chunk->bdev, &chunk->sector);
 	if (ret)
 		goto out_put_buf;
-	diff_area_writer_mark(&w);
-	ret = chunk_io(chunk->bdev, chunk->sector, buf->pages, bytes,
-		       REQ_OP_WRITE | REQ_SYNC);
-	diff_area_writer_unmark(&w);
-	if (ret)
-		goto out_put_buf;
+	INIT_WORK(&st->work, chunk_store_finish);
+	init_completion(&st->done);
+	refcount_set(&st->ref, 1);
+	atomic_set(&st->pending, 1);
+	diff_area_get(da);
+	st->da = da;
+	st->chunk = chunk;
+	st->buf = buf;
+	chunk->store = st;
 	ret = xa_err(xa_store(&da->chunks, nr, chunk, GFP_NOIO));
-	if (!ret)
-		chunk = NULL;
+	if (ret) {
+		diff_area_put(da);
+		goto out_put_buf;
+	}
+	/* the writer goes on; the old data stays in @buf until stored */
+	chunk_store_submit(st, bytes);
+	return 0;
 
 out_put_buf:
 	cow_buf_put(da, buf);
+out_free_store:
+	kfree(st);
 out_free_chunk:
 	kfree(chunk);
 	return ret;
@@ -454,23 +585,34 @@ out:
 }
 
 /**
- * diff_area_find_chunk() - Where a copied chunk lives.
+ * diff_area_find_chunk() - Where a copied chunk lives, once it is there.
  * @da: The diff_area.
  * @nr: Chunk number.
  * @bdev: Receives the storage device of its region.
  * @sector: Receives the first sector of its region.
  *
+ * Waits while the chunk's store is in flight (its completion takes no
+ * chunk lock), so the region holds the old data when this returns; if the
+ * store failed, the snapshot is marked corrupted by then.
+ *
  * Context: the chunk's lock held (either way; the image's read path holds
- * it as a non-owner, which lockdep does not see, so nothing is asserted).
+ * it as a non-owner, which lockdep does not see, so nothing is asserted);
+ * may sleep.
  * Return: false if the chunk has not been copied.
  */
 bool diff_area_find_chunk(struct diff_area *da, unsigned long nr,
 			  struct block_device **bdev, sector_t *sector)
 {
 	struct copied_chunk *chunk = xa_load(&da->chunks, nr);
+	struct chunk_store *st;
 
 	if (!chunk)
 		return false;
+	st = READ_ONCE(chunk->store);
+	if (st && refcount_inc_not_zero(&st->ref)) {
+		wait_for_completion(&st->done);	/* the data is in the region */
+		chunk_store_put(st);
+	}
 	*bdev = chunk->bdev;
 	*sector = chunk->sector;
 	return true;
@@ -569,6 +711,19 @@ void diff_area_put(struct diff_area *da)
 }
 
 /**
+ * diff_area_init() - Create the workqueue that finishes chunk stores.
+ *
+ * Context: module init; may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+int diff_area_init(void)
+{
+	cow_wq = alloc_workqueue("blksnap-cow", WQ_MEM_RECLAIM | BLKSNAP_WQ_PERCPU,
+				 0);
+	return cow_wq ? 0 : -ENOMEM;
+}
+
+/**
  * diff_area_exit() - Wait until the last diff_area is freed.
  *
  * Every snapshot is destroyed and no image is open (an open image holds a
@@ -587,4 +742,5 @@ void diff_area_exit(void)
 		pr_warn("unload waits for %d snapshot device(s) to be released\n",
 			atomic_read(&nr_areas));
 	synchronize_rcu_tasks();
+	destroy_workqueue(cow_wq);
 }

@@ -128,6 +128,7 @@ bool diff_area_find_chunk(struct diff_area *da, unsigned long nr,
 void diff_area_writer_mark(struct diff_area_writer *w);
 void diff_area_writer_unmark(struct diff_area_writer *w);
 bool diff_area_task_in_cow(void);
+int diff_area_init(void);
 void diff_area_exit(void);
 
 #endif /* BLKSNAP_DIFF_AREA_H */

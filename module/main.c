@@ -31,9 +31,12 @@ static int __init blksnap_init(void)
 	ret = blkfilter_init();
 	if (ret)
 		return ret;
-	ret = image_init();
+	ret = diff_area_init();
 	if (ret)
 		goto out_blkfilter_exit;
+	ret = image_init();
+	if (ret)
+		goto out_diff_area_exit;
 	ret = tracker_init(blksnap_ctl_filter);
 	if (ret)
 		goto out_image_exit;
@@ -52,6 +55,8 @@ out_tracker_exit:
 	tracker_exit();
 out_image_exit:
 	image_exit();
+out_diff_area_exit:
+	diff_area_exit();
 out_blkfilter_exit:
 	blkfilter_exit();
 	return ret;
