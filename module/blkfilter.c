@@ -41,6 +41,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/capability.h>
+#include <linux/xarray.h>
 #include <linux/blk-filter.h>
 #include "blkfilter_priv.h"
 
@@ -48,9 +49,6 @@
 DEFINE_MUTEX(blkfilter_mutex);
 /* Registered filter operations (struct blkfilter_operations.link). */
 static LIST_HEAD(bf_ops_list);
-DEFINE_HASHTABLE(blkfilter_hash, BLKFILTER_HASH_BITS);
-atomic_t blkfilter_nr_attached = ATOMIC_INIT(0);
-struct workqueue_struct *blkfilter_wq;
 
 /*
  * Detaches that finish without blkfilter_mutex (bf_detach_unlock());
@@ -132,6 +130,27 @@ static void bf_release(struct bf_entry *e)
 	call_rcu(&e->rcu, bf_entry_free_rcu);
 	if (pinned)
 		module_put(owner);
+}
+
+/**
+ * blkfilter_entry_gone() - Is the device of an entry gone?
+ * @e: The entry.
+ *
+ * Its disk is dead, or it is a partition that is no longer the one in the
+ * disk's partition table (deleted, or replaced by a rescan).  A deletion
+ * the kernel refused (EBUSY: the partition is open) leaves both as they
+ * were, and the filter stays.
+ *
+ * Context: blkfilter_lock() held or RCU read side.
+ * Return: true if the device is gone.
+ */
+bool blkfilter_entry_gone(struct bf_entry *e)
+{
+	if (!disk_live(e->disk))
+		return true;
+	if (!bdev_is_partition(e->bdev))
+		return false;
+	return xa_load(&e->disk->part_tbl, bdev_partno(e->bdev)) != e->bdev;
 }
 
 /**
@@ -570,53 +589,4 @@ void blkfilter_unregister(struct blkfilter_operations *ops)
 	list_del(&ops->link);
 	mutex_unlock(&blkfilter_mutex);
 	wait_event(bf_released_wq, !atomic_read(&bf_nr_releasing));
-}
-
-/**
- * blkfilter_init() - Set up the filter layer and register its hooks.
- *
- * Context: module init; may sleep.
- * Return: 0, or a negative errno (the module then refuses to load; the
- * message names the hook that failed).
- */
-int blkfilter_init(void)
-{
-	int ret;
-
-	ret = blkfilter_bio_init();
-	if (ret)
-		return ret;
-	blkfilter_wq = alloc_workqueue("blksnap-filter",
-				       WQ_MEM_RECLAIM | BLKSNAP_WQ_PERCPU, 0);
-	if (!blkfilter_wq) {
-		ret = -ENOMEM;
-		goto out_bio_exit;
-	}
-	ret = blkfilter_ftrace_init();
-	if (ret)
-		goto out_destroy_wq;
-	return 0;
-
-out_destroy_wq:
-	destroy_workqueue(blkfilter_wq);
-out_bio_exit:
-	blkfilter_bio_exit();
-	return ret;
-}
-
-/**
- * blkfilter_exit() - Unregister the hooks and wait until no task is inside
- * the module's redirect targets.
- *
- * Runs only when no filter is attached (module references).
- * Context: module exit; may sleep.
- */
-void blkfilter_exit(void)
-{
-	blkfilter_ftrace_exit();
-	blkfilter_gc_stop();
-	/* the entries' call_rcu callbacks are module text */
-	rcu_barrier();
-	destroy_workqueue(blkfilter_wq);
-	blkfilter_bio_exit();
 }

@@ -24,6 +24,20 @@
 #include <linux/sched/mm.h>
 #include "blkfilter_priv.h"
 
+/*
+ * The layer's shared state lives with the bio path, which reads it on
+ * every bio, so that the files of the layer depend on each other one way
+ * (ftrace -> removal -> layer -> bio path -> freeze).  Attached entries:
+ * written under blkfilter_mutex (blkfilter.c), read under RCU here.
+ */
+DEFINE_HASHTABLE(blkfilter_hash, BLKFILTER_HASH_BITS);
+atomic_t blkfilter_nr_attached = ATOMIC_INIT(0);
+/* Runs the entries' deferred bios and the gc worker. */
+struct workqueue_struct *blkfilter_wq;
+/* Tasks in module text that submit bios (bf_enter()); exit drains it. */
+atomic_t blkfilter_active = ATOMIC_INIT(0);
+DECLARE_WAIT_QUEUE_HEAD(blkfilter_active_wq);
+
 /* Bios the module allocates (blkfilter_bio_set()); never filtered. */
 struct bio_set blkfilter_own_bio_set;
 /* Clones of writes that passed a filter (struct bf_write); never filtered. */

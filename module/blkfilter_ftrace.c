@@ -40,9 +40,6 @@
 #include <linux/blk-filter.h>
 #include "blkfilter_priv.h"
 
-atomic_t blkfilter_active = ATOMIC_INIT(0);
-DECLARE_WAIT_QUEUE_HEAD(blkfilter_active_wq);
-
 /*
  * Redirect target of submit_bio_noacct() for bios of filtered devices.  The
  * calls of the real function come from module text, so the ftrace callback
@@ -307,24 +304,13 @@ static int bf_hooks_register(void)
 	return 0;
 }
 
-/**
- * blkfilter_ftrace_init() - Register the layer's hooks.
- *
- * Context: module init, after the rest of the layer is set up; may sleep.
- * Return: 0, or a negative errno (the message names the hook that failed).
+/*
+ * The layer's setup lives here, with the hooks: on a kernel with a filter
+ * hook of its own this file goes, and the block layer sets the layer up.
  */
-int blkfilter_ftrace_init(void)
-{
-	return bf_hooks_register();
-}
 
-/**
- * blkfilter_ftrace_exit() - Unregister the hooks and wait until no task is
- * inside the module's redirect targets.
- *
- * Context: module exit; may sleep.
- */
-void blkfilter_ftrace_exit(void)
+/* Unregister the hooks and wait until no task is inside the redirects. */
+static void bf_hooks_drain(void)
 {
 	bf_hooks_unregister();
 	/* A task may have been redirected and not reached bf_enter() yet. */
@@ -332,4 +318,54 @@ void blkfilter_ftrace_exit(void)
 	wait_event(blkfilter_active_wq, !atomic_read(&blkfilter_active));
 	/* ...or be between bf_leave() and its return. */
 	synchronize_rcu_tasks();
+}
+
+/**
+ * blkfilter_init() - Set up the filter layer and register its hooks.
+ *
+ * Context: module init; may sleep.
+ * Return: 0, or a negative errno (the module then refuses to load; the
+ * message names the hook that failed).
+ */
+int blkfilter_init(void)
+{
+	int ret;
+
+	ret = blkfilter_bio_init();
+	if (ret)
+		return ret;
+	blkfilter_wq = alloc_workqueue("blksnap-filter",
+				       WQ_MEM_RECLAIM | BLKSNAP_WQ_PERCPU, 0);
+	if (!blkfilter_wq) {
+		ret = -ENOMEM;
+		goto out_bio_exit;
+	}
+	ret = bf_hooks_register();
+	if (ret)
+		goto out_destroy_wq;
+	return 0;
+
+out_destroy_wq:
+	destroy_workqueue(blkfilter_wq);
+out_bio_exit:
+	blkfilter_bio_exit();
+	return ret;
+}
+
+/**
+ * blkfilter_exit() - Unregister the hooks, wait until no task is inside the
+ * module's redirect targets, and take the layer down.
+ *
+ * Runs only when no filter is attached (module references; unpinned
+ * attachments were detached by blkfilter_unregister()).
+ * Context: module exit; may sleep.
+ */
+void blkfilter_exit(void)
+{
+	bf_hooks_drain();
+	blkfilter_gc_stop();
+	/* the entries' call_rcu callbacks are module text */
+	rcu_barrier();
+	destroy_workqueue(blkfilter_wq);
+	blkfilter_bio_exit();
 }

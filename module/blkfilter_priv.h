@@ -153,11 +153,11 @@ enum blkfilter_event {
 long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
 		     void __user *argp);
 void blkfilter_detach_entry(struct bf_entry *e);
+bool blkfilter_entry_gone(struct bf_entry *e);
 
 /* blkfilter_removal.c: device events, called by the hooks */
 void blkfilter_device_event(enum blkfilter_event what, struct gendisk *disk);
 void blkfilter_gc_kick(void);
-bool blkfilter_entry_gone(struct bf_entry *e);
 void blkfilter_gc_stop(void);
 
 /* blkfilter_bio.c: the bio path */
@@ -170,9 +170,5 @@ void blkfilter_bio_exit(void);
 #ifndef BLKSNAP_TESTING
 #define BLKSNAP_TESTING 0
 #endif
-
-/* blkfilter_ftrace.c: the hooks */
-int blkfilter_ftrace_init(void);
-void blkfilter_ftrace_exit(void);
 
 #endif /* BLKSNAP_BLKFILTER_PRIV_H */

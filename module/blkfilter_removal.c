@@ -29,27 +29,6 @@
 #define BF_GC_DELAY	msecs_to_jiffies(50)
 static atomic_t bf_gc_retries = ATOMIC_INIT(0);
 
-/**
- * blkfilter_entry_gone() - Is the device of an entry gone?
- * @e: The entry.
- *
- * Its disk is dead, or it is a partition that is no longer the one in the
- * disk's partition table (deleted, or replaced by a rescan).  A deletion
- * the kernel refused (EBUSY: the partition is open) leaves both as they
- * were, and the filter stays.
- *
- * Context: blkfilter_lock() held or RCU read side.
- * Return: true if the device is gone.
- */
-bool blkfilter_entry_gone(struct bf_entry *e)
-{
-	if (!disk_live(e->disk))
-		return true;
-	if (!bdev_is_partition(e->bdev))
-		return false;
-	return xa_load(&e->disk->part_tbl, bdev_partno(e->bdev)) != e->bdev;
-}
-
 static void bf_gc_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(bf_gc_work, bf_gc_work_fn);
 
