@@ -96,7 +96,8 @@ static int cbt_map_reset(struct cbt_map *map, sector_t capacity)
  * @capacity: Device size in sectors.
  *
  * Context: may sleep; allocates with I/O forbidden.
- * Return: the map, or an ERR_PTR(-ENOMEM).
+ * Return: the map with one reference held by the caller, or an
+ * ERR_PTR(-ENOMEM).
  */
 struct cbt_map *cbt_map_create(sector_t capacity)
 {
@@ -115,6 +116,7 @@ struct cbt_map *cbt_map_create(sector_t capacity)
 		kfree(map);
 		return ERR_PTR(ret);
 	}
+	kref_init(&map->kref);
 	pr_debug("CBT map: %llu sectors, block %u bytes, %lu blocks\n",
 		 (unsigned long long)capacity, 1U << map->blk_shift,
 		 map->blk_count);
@@ -122,15 +124,31 @@ struct cbt_map *cbt_map_create(sector_t capacity)
 }
 
 /**
- * cbt_map_destroy() - Free a CBT map.
- * @map: The map; may be NULL.
+ * cbt_map_get() - Take a reference on a map.
+ * @map: A map the caller holds a reference on.
  */
-void cbt_map_destroy(struct cbt_map *map)
+void cbt_map_get(struct cbt_map *map)
 {
-	if (!map)
-		return;
+	kref_get(&map->kref);
+}
+
+static void cbt_map_release(struct kref *kref)
+{
+	struct cbt_map *map = container_of(kref, struct cbt_map, kref);
+
 	cbt_map_free_maps(map);
 	kfree(map);
+}
+
+/**
+ * cbt_map_put() - Drop a reference; the last one frees the map.
+ * @map: The map.
+ *
+ * Context: may sleep (vfree).
+ */
+void cbt_map_put(struct cbt_map *map)
+{
+	kref_put(&map->kref, cbt_map_release);
 }
 
 /*

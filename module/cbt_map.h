@@ -4,9 +4,12 @@
 
 #include <linux/types.h>
 #include <linux/uuid.h>
+#include <linux/kref.h>
 
 /**
  * struct cbt_map - Change-block-tracking map of one device.
+ * @kref: References: the tracker's (dropped when the tracker is freed) and
+ *	one per diff_area of the device (image writes mark the map).
  * @write_map: The live map: one byte per block, the change number under
  *	which the block was last written (0: not written in this generation).
  *	Raised lock-free by writes (cbt_map_mark()) and by cbt_map_mark_both().
@@ -33,9 +36,12 @@
  * calls with the device's filter frozen, so no mark runs concurrently with
  * it.  Marks only ever raise bytes, so concurrent marks need no lock.
  *
- * Lifetime: owned by exactly one tracker; freed by cbt_map_destroy().
+ * Lifetime: created by the tracker at attach; freed by the last
+ * cbt_map_put().  Only the tracker switches, resets or reads it; a
+ * diff_area only marks it.
  */
 struct cbt_map {
+	struct kref kref;
 	u8 *write_map;
 	u8 *read_map;
 	sector_t capacity;
@@ -49,7 +55,8 @@ struct cbt_map {
 };
 
 struct cbt_map *cbt_map_create(sector_t capacity);
-void cbt_map_destroy(struct cbt_map *map);
+void cbt_map_get(struct cbt_map *map);
+void cbt_map_put(struct cbt_map *map);
 void cbt_map_mark(struct cbt_map *map, sector_t sector, sector_t count);
 int cbt_map_mark_both(struct cbt_map *map, sector_t sector, sector_t count);
 int cbt_map_switch(struct cbt_map *map, sector_t capacity);

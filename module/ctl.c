@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The control device /dev/blksnap-control and its ioctls.
+ * The v3 front end: the control device /dev/blksnap-control and its
+ * ioctls, and the "blksnap" filter's BLKFILTER_CTL commands (cbtinfo,
+ * cbtmap, cbtdirty, snapshotadd, snapshotinfo).  Both only copy arguments
+ * in and out and call the core (snapshot.c, tracker.c).
  *
  * Dispatch is on the full 32-bit command value, so type, number, size and
  * direction must all match the UAPI exactly; anything else is -ENOTTY.  The
@@ -19,6 +22,7 @@
 #include "ctl.h"
 #include "version.h"
 #include "snapshot.h"
+#include "tracker.h"
 
 static int ctl_version(struct blksnap_version __user *uarg)
 {
@@ -111,7 +115,7 @@ out_free_path:
 }
 
 /*
- * Spec 3.7 (corrected): ids == NULL asks for the number (0, count set, as
+ * COLLECT (see Documentation/uapi.rst): ids == NULL asks for the number (0, count set, as
  * v3 and its clients expect); an array too small gives -ENODATA with count
  * set and nothing written; a fault writing the array -EFAULT.
  */
@@ -193,6 +197,128 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 }
 
+/* ------------------------------------------------- BLKFILTER_CTL commands */
+
+static int ctl_cbtinfo(struct tracker *tracker, __u8 __user *buf, __u32 *plen)
+{
+	struct blksnap_cbtinfo info = {};
+	struct tracker_cbt_info ti;
+
+	if (*plen < sizeof(info))
+		return -EINVAL;
+	tracker_cbt_info(tracker, &ti);
+	info.device_capacity = ti.capacity;
+	info.block_size = ti.block_size;
+	info.block_count = ti.block_count;
+	export_uuid(info.generation_id.b, &ti.generation_id);
+	info.changes_number = ti.changes_number;
+	if (copy_to_user(buf, &info, sizeof(info)))
+		return -EFAULT;
+	*plen = sizeof(info);
+	return 0;
+}
+
+static int ctl_cbtmap(struct tracker *tracker, __u8 __user *buf, __u32 *plen)
+{
+	struct blksnap_cbtmap arg;
+	long ret;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (copy_from_user(&arg, buf, sizeof(arg)))
+		return -EFAULT;
+	ret = tracker_cbt_read(tracker, arg.offset, arg.length,
+			       (u8 __user *)arg.buffer);
+	if (ret >= 0)
+		*plen = sizeof(arg);
+	return ret;
+}
+
+static int ctl_cbtdirty(struct tracker *tracker, __u8 __user *buf,
+			__u32 *plen)
+{
+	const struct blksnap_sectors __user *ranges;
+	struct blksnap_cbtdirty arg;
+	int ret;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (copy_from_user(&arg, buf, sizeof(arg)))
+		return -EFAULT;
+	ranges = (const struct blksnap_sectors __user *)arg.dirty_sectors;
+	ret = tracker_cbt_mark_dirty(tracker, ranges, arg.count);
+	if (!ret)
+		*plen = sizeof(arg);
+	return ret;
+}
+
+static int ctl_snapshotadd(struct tracker *tracker, __u8 __user *buf,
+			   __u32 *plen)
+{
+	struct blksnap_snapshotadd arg;
+	uuid_t id;
+	int ret;
+
+	if (*plen < sizeof(arg))
+		return -EINVAL;
+	if (copy_from_user(&arg, buf, sizeof(arg)))
+		return -EFAULT;
+	import_uuid(&id, arg.id.b);
+	ret = snapshot_add_device(&id, tracker);
+	if (!ret)
+		*plen = sizeof(arg);
+	return ret;
+}
+
+static int ctl_snapshotinfo(struct tracker *tracker, __u8 __user *buf,
+			    __u32 *plen)
+{
+	struct blksnap_snapshotinfo info = {};
+	int error;
+
+	if (*plen < sizeof(info))
+		return -EINVAL;
+	snapshot_device_state(tracker, &error, (char *)info.image,
+			      sizeof(info.image));
+	info.error_code = error;
+	if (copy_to_user(buf, &info, sizeof(info)))
+		return -EFAULT;
+	*plen = sizeof(info);
+	return 0;
+}
+
+/**
+ * blksnap_ctl_filter() - Serve the "blksnap" filter's BLKFILTER_CTL commands.
+ * @tracker: The device's tracker.
+ * @cmd: The command (enum blkfilter_ctl_blksnap).
+ * @buf: The user's opt pointer.
+ * @plen: Its optlen, updated on success.
+ *
+ * Handed to tracker_init(); called by the filter layer.
+ * Context: blkfilter_lock() held; may sleep.
+ * Return: 0, a byte count (cbtmap) or a negative errno.
+ */
+int blksnap_ctl_filter(struct tracker *tracker, unsigned int cmd,
+		       __u8 __user *buf, __u32 *plen)
+{
+	switch (cmd) {
+	case blkfilter_ctl_blksnap_cbtinfo:
+		return ctl_cbtinfo(tracker, buf, plen);
+	case blkfilter_ctl_blksnap_cbtmap:
+		return ctl_cbtmap(tracker, buf, plen);
+	case blkfilter_ctl_blksnap_cbtdirty:
+		return ctl_cbtdirty(tracker, buf, plen);
+	case blkfilter_ctl_blksnap_snapshotadd:
+		return ctl_snapshotadd(tracker, buf, plen);
+	case blkfilter_ctl_blksnap_snapshotinfo:
+		return ctl_snapshotinfo(tracker, buf, plen);
+	case BLKSNAP_TEST_CTL_CBT_SWITCH:
+		return tracker_cbt_switch_test(tracker);
+	default:
+		return -ENOTTY;
+	}
+}
+
 static const struct file_operations ctl_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = ctl_ioctl,
@@ -205,24 +331,24 @@ static struct miscdevice ctl_misc = {
 };
 
 /**
- * ctl_init() - Register /dev/blksnap-control.
+ * blksnap_ctl_init() - Register /dev/blksnap-control.
  *
  * Context: module init; may sleep.
  * Return: 0 or a negative errno from misc_register().
  */
-int ctl_init(void)
+int blksnap_ctl_init(void)
 {
 	return misc_register(&ctl_misc);
 }
 
 /**
- * ctl_exit() - Remove /dev/blksnap-control.
+ * blksnap_ctl_exit() - Remove /dev/blksnap-control.
  *
  * After this returns no new ioctl can start; callers already inside
  * ctl_ioctl() hold a reference on the module through the open file.
  * Context: module exit; may sleep.
  */
-void ctl_exit(void)
+void blksnap_ctl_exit(void)
 {
 	misc_deregister(&ctl_misc);
 }

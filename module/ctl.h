@@ -2,7 +2,13 @@
 #ifndef BLKSNAP_CTL_H
 #define BLKSNAP_CTL_H
 
-int ctl_init(void);
-void ctl_exit(void);
+#include <linux/types.h>
+
+struct tracker;
+
+int blksnap_ctl_filter(struct tracker *tracker, unsigned int cmd,
+		       __u8 __user *buf, __u32 *plen);
+int blksnap_ctl_init(void);
+void blksnap_ctl_exit(void);
 
 #endif /* BLKSNAP_CTL_H */

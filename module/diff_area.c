@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The copy-on-write engine and the snapshot image disk of one device.
+ * The copy-on-write engine of one device of a taken snapshot.
  *
  * The device is cut into chunks.  Before a write to the original device may
  * change a chunk that was not copied yet, the chunk's old data is read and
@@ -10,21 +10,19 @@
  * writer waits for it: that is the back-pressure.  A device's chunk
  * buffers, in use or kept for reuse, never take more than COW_MEMORY_BYTES
  * (or one chunk, if a chunk is larger) nor chunk_maximum_in_queue chunks.
- * Chunk metadata (struct chunk) exists only for copied chunks.
+ * Chunk metadata (struct copied_chunk) exists only for copied chunks.
  *
- * The image disk reads a copied chunk from its region and an untouched one
- * from the original device, with the chunk's lock held shared until the
- * read completes, so a concurrent copy (which holds it exclusively) can
- * neither change the original under the read nor be half-seen.  Writes to
- * the image copy the chunk first and then land in its region.  Once the
- * snapshot is corrupted or destroyed, writes to the original pass without
- * a copy and without the chunk lock; so an image bio succeeds only if the
- * snapshot was still intact after its last piece of I/O completed (see
- * diff_area_broken()).
+ * The image disk (image.c) finds copied chunks here and takes the same
+ * chunk locks.  Once the snapshot is corrupted or stopped, writes to the
+ * original pass without a copy and without the chunk lock; image I/O
+ * checks diff_area_is_broken() after its I/O for that reason.
  *
  * A task that writes to the difference storage for a copy is marked (see
  * diff_area_task_in_cow()): storage stacked on the snapshotted device
  * brings that write back to the filter, which must not copy again.
+ *
+ * The diff_area works with what diff_area_create() was given (the device,
+ * its CBT map, the storage, the event queue) and calls nothing above it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -39,17 +37,16 @@
 #include "blkfilter.h"
 #include "diff_area.h"
 #include "diff_storage.h"
-#include "snapshot.h"
-#include "tracker.h"
+#include "event_queue.h"
 #include "cbt_map.h"
 #include "params.h"
 
 /**
- * struct chunk - Where a copied chunk's old data lives.
+ * struct copied_chunk - Where a copied chunk's old data lives.
  * @bdev: Storage device of its region.
  * @sector: First sector of its region.
  */
-struct chunk {
+struct copied_chunk {
 	struct block_device *bdev;
 	sector_t sector;
 };
@@ -72,47 +69,14 @@ struct cow_buf {
  */
 #define COW_MEMORY_BYTES (32ULL << 20)
 
-static struct workqueue_struct *image_wq;
-
 /* Live diff_areas; module exit waits until there is none. */
 static atomic_t nr_areas = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(nr_areas_wq);
 
-/*
- * Original device number -> the diff_area whose image disk carries the
- * name "blksnap-image_<major>:<minor>", from before add_disk() until after
- * del_gendisk().  A second image of the same number (a snapshot of a
- * device re-created with the number of one whose snapshot still exists)
- * is refused here, before add_disk() would fail on the sysfs name.
- */
-static DEFINE_XARRAY(image_names);
-
-/**
- * struct cow_task - Marks a task writing to the difference storage.
- * @node: In cow_tasks.
- * @task: The task.
- *
- * Lives on the marked task's stack.
- */
-struct cow_task {
-	struct hlist_node node;
-	struct task_struct *task;
-};
-
-static DEFINE_SPINLOCK(cow_tasks_lock);	/* protects cow_tasks */
-static DEFINE_HASHTABLE(cow_tasks, 6);
-static atomic_t nr_cow_tasks = ATOMIC_INIT(0);
-
-static inline sector_t chunk_sectors(const struct diff_area *da)
-{
-	return 1ULL << (da->chunk_shift - SECTOR_SHIFT);
-}
-
-static inline struct rw_semaphore *chunk_lock(struct diff_area *da,
-					      unsigned long nr)
-{
-	return &da->locks[nr % DIFF_AREA_LOCKS];
-}
+/* The tasks marked by diff_area_writer_mark() (struct diff_area_writer). */
+static DEFINE_SPINLOCK(writers_lock);	/* protects writers */
+static DEFINE_HASHTABLE(writers, 6);
+static atomic_t nr_writers = ATOMIC_INIT(0);
 
 /* v3's chunk size: grow from the minimum while there are too many chunks
  * or a chunk is smaller than the device's io_min, up to the maximum.
@@ -157,41 +121,74 @@ void diff_area_set_corrupted(struct diff_area *da, int error)
 		return;
 	pr_err("snapshot of %u:%u corrupted: error %d\n", MAJOR(da->dev_id),
 	       MINOR(da->dev_id), error);
-	event_gen(&da->snapshot->events, blksnap_event_code_corrupted, &ev,
-		  sizeof(ev));
+	event_queue_push(da->events, blksnap_event_code_corrupted, &ev,
+			 sizeof(ev));
 }
 
-/*
- * Has copy-on-write stopped for @da: corrupted, destroyed, or no longer
- * installed in its tracker (DESTROY clears that first)?  From then on
- * writes to the original go through without a copy and without the chunk
- * lock, so image I/O must fail.
+/**
+ * diff_area_stop() - Stop copy-on-write for good (snapshot destroyed).
+ * @da: The diff_area.
+ *
+ * Called before the owner lets writes to the original pass without a copy
+ * (before it unhooks @da from the device's filter), so that image I/O
+ * completing afterwards sees diff_area_is_broken().
+ *
+ * Context: any.
  */
-static bool diff_area_broken(struct diff_area *da)
+void diff_area_stop(struct diff_area *da)
 {
-	return READ_ONCE(da->error) || READ_ONCE(da->dead) ||
-	       READ_ONCE(da->tracker->diff_area) != da;
+	WRITE_ONCE(da->stopped, true);
+	smp_mb();	/* stopped before the owner unhooks the diff_area */
 }
 
-static void cow_task_mark(struct cow_task *ct)
+/**
+ * diff_area_is_broken() - Has copy-on-write stopped for @da?
+ * @da: The diff_area.
+ *
+ * Corrupted or stopped: from then on writes to the original may go
+ * through without a copy and without the chunk lock, so image I/O must
+ * fail.
+ *
+ * Context: any.
+ * Return: true if the image's content can no longer be trusted.
+ */
+bool diff_area_is_broken(struct diff_area *da)
+{
+	return READ_ONCE(da->error) || READ_ONCE(da->stopped);
+}
+
+/**
+ * diff_area_writer_mark() - Mark the current task as writing to the
+ * difference storage (see diff_area_task_in_cow()).
+ * @w: The mark, on the caller's stack.
+ *
+ * Context: any.
+ */
+void diff_area_writer_mark(struct diff_area_writer *w)
 {
 	unsigned long flags;
 
-	ct->task = current;
-	spin_lock_irqsave(&cow_tasks_lock, flags);
-	hash_add(cow_tasks, &ct->node, (unsigned long)current);
-	atomic_inc(&nr_cow_tasks);
-	spin_unlock_irqrestore(&cow_tasks_lock, flags);
+	w->task = current;
+	spin_lock_irqsave(&writers_lock, flags);
+	hash_add(writers, &w->node, (unsigned long)current);
+	atomic_inc(&nr_writers);
+	spin_unlock_irqrestore(&writers_lock, flags);
 }
 
-static void cow_task_unmark(struct cow_task *ct)
+/**
+ * diff_area_writer_unmark() - Undo diff_area_writer_mark().
+ * @w: The mark.
+ *
+ * Context: any.
+ */
+void diff_area_writer_unmark(struct diff_area_writer *w)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&cow_tasks_lock, flags);
-	hash_del(&ct->node);
-	atomic_dec(&nr_cow_tasks);
-	spin_unlock_irqrestore(&cow_tasks_lock, flags);
+	spin_lock_irqsave(&writers_lock, flags);
+	hash_del(&w->node);
+	atomic_dec(&nr_writers);
+	spin_unlock_irqrestore(&writers_lock, flags);
 }
 
 /**
@@ -209,17 +206,17 @@ static void cow_task_unmark(struct cow_task *ct)
  */
 bool diff_area_task_in_cow(void)
 {
-	struct cow_task *ct;
+	struct diff_area_writer *w;
 	unsigned long flags;
 	bool found = false;
 
-	if (!atomic_read(&nr_cow_tasks))
+	if (!atomic_read(&nr_writers))
 		return false;
-	spin_lock_irqsave(&cow_tasks_lock, flags);
-	hash_for_each_possible(cow_tasks, ct, node, (unsigned long)current)
-		if (ct->task == current)
+	spin_lock_irqsave(&writers_lock, flags);
+	hash_for_each_possible(writers, w, node, (unsigned long)current)
+		if (w->task == current)
 			found = true;
-	spin_unlock_irqrestore(&cow_tasks_lock, flags);
+	spin_unlock_irqrestore(&writers_lock, flags);
 	return found;
 }
 
@@ -324,22 +321,26 @@ static void cow_buf_put(struct diff_area *da, struct cow_buf *buf)
 	up(&da->cow_slots);
 }
 
-/*
- * Copy chunk @nr to a new region of the difference storage.
+/**
+ * diff_area_copy_chunk() - Copy chunk @nr to a new region of the storage.
+ * @da: The diff_area.
+ * @nr: A chunk not copied yet.
+ *
  * Context: the chunk's lock held for writing, memalloc_noio scope; may
  * sleep.
+ * Return: 0 or a negative errno (the caller marks the snapshot corrupted).
  */
-static int chunk_copy(struct diff_area *da, unsigned long nr)
+int diff_area_copy_chunk(struct diff_area *da, unsigned long nr)
 {
 	sector_t start = (sector_t)nr << (da->chunk_shift - SECTOR_SHIFT);
-	struct cow_task ct;
+	struct diff_area_writer w;
 	struct cow_buf *buf;
-	struct chunk *chunk;
+	struct copied_chunk *chunk;
 	unsigned int bytes;
 	int ret;
 
-	lockdep_assert_held_write(chunk_lock(da, nr));
-	bytes = min_t(sector_t, chunk_sectors(da), da->capacity - start)
+	lockdep_assert_held_write(diff_area_chunk_lock(da, nr));
+	bytes = min_t(sector_t, diff_area_chunk_sectors(da), da->capacity - start)
 		<< SECTOR_SHIFT;
 
 	chunk = kzalloc(sizeof(*chunk), GFP_NOIO);
@@ -353,15 +354,15 @@ static int chunk_copy(struct diff_area *da, unsigned long nr)
 	ret = chunk_io(da->orig_bdev, start, buf->pages, bytes, REQ_OP_READ);
 	if (ret)
 		goto out_put_buf;
-	ret = diff_storage_alloc(&da->snapshot->storage, chunk_sectors(da),
+	ret = diff_storage_alloc(da->storage, diff_area_chunk_sectors(da),
 				 bdev_logical_block_size(da->orig_bdev),
 				 &chunk->bdev, &chunk->sector);
 	if (ret)
 		goto out_put_buf;
-	cow_task_mark(&ct);
+	diff_area_writer_mark(&w);
 	ret = chunk_io(chunk->bdev, chunk->sector, buf->pages, bytes,
 		       REQ_OP_WRITE | REQ_SYNC);
-	cow_task_unmark(&ct);
+	diff_area_writer_unmark(&w);
 	if (ret)
 		goto out_put_buf;
 	ret = xa_err(xa_store(&da->chunks, nr, chunk, GFP_NOIO));
@@ -430,250 +431,57 @@ void diff_area_cow(struct diff_area *da, sector_t sector, sector_t count)
 		goto out;
 	}
 	for (; nr <= last && !ret && !READ_ONCE(da->error); nr++) {
-		down_write(chunk_lock(da, nr));
+		down_write(diff_area_chunk_lock(da, nr));
 		if (!xa_load(&da->chunks, nr))
-			ret = chunk_copy(da, nr);
+			ret = diff_area_copy_chunk(da, nr);
 		if (ret)
 			diff_area_set_corrupted(da, ret);
-		up_write(chunk_lock(da, nr));
+		up_write(diff_area_chunk_lock(da, nr));
 	}
 out:
 	memalloc_noio_restore(noio);
 }
 
-/* ---------------------------------------------------------------- image */
-
-/* Submit the [offset, offset + size) sectors of @bio to @bdev at @sector. */
-static int image_piece_io(struct bio *bio, sector_t offset, sector_t size,
-			  struct block_device *bdev, sector_t sector)
-{
-	struct bio *clone;
-	int ret;
-
-	clone = bio_alloc_clone(bdev, bio, GFP_NOIO, blkfilter_bio_set());
-	if (!clone)
-		return -ENOMEM;
-	bio_trim(clone, offset, size);
-	clone->bi_iter.bi_sector = sector;
-	clone->bi_opf = bio_op(bio) | REQ_SYNC;
-	ret = submit_bio_wait(clone);
-	bio_put(clone);
-	return ret;
-}
-
-/*
- * Serve an image bio chunk by chunk.  Each piece is checked under its
- * chunk's lock before and again after its I/O: a piece read from the
- * original can only have seen a write that skipped copy-on-write if that
- * write was submitted after copy-on-write stopped, i.e. before our I/O
- * completed, so the second check (after the completion's barrier) sees it.
- */
-static int image_bio_do(struct diff_area *da, struct bio *bio)
-{
-	sector_t pos = bio->bi_iter.bi_sector;
-	sector_t end = bio_end_sector(bio);
-	sector_t offset = 0;
-	bool write = op_is_write(bio_op(bio));
-	int ret = 0;
-
-	if (end > da->capacity)
-		return -EIO;
-	if (write)
-		cbt_map_mark_both(da->tracker->cbt_map, pos, end - pos);
-	while (pos < end && !ret) {
-		unsigned long nr = pos >> (da->chunk_shift - SECTOR_SHIFT);
-		sector_t in = pos & (chunk_sectors(da) - 1);
-		sector_t len = min(end - pos, chunk_sectors(da) - in);
-		struct rw_semaphore *lock = chunk_lock(da, nr);
-		struct cow_task ct;
-		struct chunk *chunk;
-
-		if (write)
-			down_write(lock);
-		else
-			down_read(lock);
-		if (diff_area_broken(da)) {
-			ret = -EIO;
-		} else {
-			chunk = xa_load(&da->chunks, nr);
-			if (!chunk && write) {
-				ret = chunk_copy(da, nr);
-				if (ret)
-					diff_area_set_corrupted(da, ret);
-				chunk = xa_load(&da->chunks, nr);
-			}
-			if (!ret && chunk) {
-				if (write)
-					cow_task_mark(&ct);
-				ret = image_piece_io(bio, offset, len,
-						     chunk->bdev,
-						     chunk->sector + in);
-				if (write)
-					cow_task_unmark(&ct);
-			} else if (!ret) {
-				ret = image_piece_io(bio, offset, len,
-						     da->orig_bdev, pos);
-			}
-			smp_mb();	/* the I/O's completion, then the state */
-			if (!ret && diff_area_broken(da))
-				ret = -EIO;
-		}
-		if (write)
-			up_write(lock);
-		else
-			up_read(lock);
-		pos += len;
-		offset += len;
-	}
-	return ret ? -EIO : 0;
-}
-
-static void image_work_fn(struct work_struct *work)
-{
-	struct diff_area *da = container_of(work, struct diff_area, image_work);
-	unsigned int noio = memalloc_noio_save();
-	struct bio *bio;
-
-	for (;;) {
-		spin_lock_irq(&da->bio_lock);
-		bio = bio_list_pop(&da->bios);
-		spin_unlock_irq(&da->bio_lock);
-		if (!bio)
-			break;
-		if (image_bio_do(da, bio))
-			bio->bi_status = BLK_STS_IOERR;
-		bio_endio(bio);
-	}
-	memalloc_noio_restore(noio);
-}
-
-/*
- * The image's submit_bio runs inside the block layer's submission (with
- * current->bio_list set), where waiting for our own I/O would deadlock:
- * hand the bio to the image worker.
- */
-static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
-{
-	struct diff_area *da = bio->bi_bdev->bd_disk->private_data;
-	unsigned long flags;
-
-	if (READ_ONCE(da->error) || READ_ONCE(da->dead)) {
-		bio_io_error(bio);
-		return SUBMIT_BIO_RET_NONE;
-	}
-	if (!bio_sectors(bio)) {		/* an empty flush */
-		bio_endio(bio);
-		return SUBMIT_BIO_RET_NONE;
-	}
-	spin_lock_irqsave(&da->bio_lock, flags);
-	bio_list_add(&da->bios, bio);
-	spin_unlock_irqrestore(&da->bio_lock, flags);
-	queue_work(image_wq, &da->image_work);
-	return SUBMIT_BIO_RET_NONE;
-}
-
-/*
- * The disk's last reference is gone (after its last close, or at DESTROY).
- * This may run after the block layer has dropped the module reference of
- * the last opener: module exit waits for the diff_area count and a tasks
- * RCU grace period (diff_area_exit()).
- */
-static void image_free_disk(struct gendisk *disk)
-{
-	if (disk->private_data)
-		diff_area_put(disk->private_data);
-}
-
-static const struct block_device_operations image_fops = {
-	.owner = THIS_MODULE,
-	.submit_bio = image_submit_bio,
-	.free_disk = image_free_disk,
-};
-
 /**
- * diff_area_image_add() - Create and add the image disk.
- * @da: The device's diff_area.
+ * diff_area_find_chunk() - Where a copied chunk lives.
+ * @da: The diff_area.
+ * @nr: Chunk number.
+ * @bdev: Receives the storage device of its region.
+ * @sector: Receives the first sector of its region.
  *
- * Context: may sleep.
- * Return: 0, -EEXIST if an image of the same device number exists (a
- * snapshot of an earlier device with that number was not destroyed), or
- * another negative errno (nothing is left behind).
+ * Context: the chunk's lock held (either way).
+ * Return: false if the chunk has not been copied.
  */
-int diff_area_image_add(struct diff_area *da)
+bool diff_area_find_chunk(struct diff_area *da, unsigned long nr,
+			  struct block_device **bdev, sector_t *sector)
 {
-	struct gendisk *disk;
-	int ret;
+	struct copied_chunk *chunk = xa_load(&da->chunks, nr);
 
-	ret = xa_insert(&image_names, da->dev_id, da, GFP_KERNEL);
-	if (ret)
-		return ret == -EBUSY ? -EEXIST : ret;
-	disk = blksnap_alloc_disk(bdev_logical_block_size(da->orig_bdev),
-				  bdev_physical_block_size(da->orig_bdev));
-	if (IS_ERR(disk)) {
-		ret = PTR_ERR(disk);
-		goto out_erase_name;
-	}
-	disk->fops = &image_fops;
-	disk->private_data = da;
-	disk->flags |= GENHD_FL_NO_PART;
-	snprintf(disk->disk_name, sizeof(disk->disk_name), "%s_%u:%u",
-		 BLKSNAP_IMAGE_NAME, MAJOR(da->dev_id), MINOR(da->dev_id));
-	set_capacity(disk, da->capacity);
-	ret = add_disk(disk);
-	if (ret) {
-		/*
-		 * The disk was not added (GD_ADDED unset): put_disk() frees it
-		 * without calling ->free_disk (6.1 and 6.12 alike), so the
-		 * disk holds no diff_area reference.  Clear the pointer all
-		 * the same, should a kernel call it.
-		 */
-		disk->private_data = NULL;
-		put_disk(disk);
-		goto out_erase_name;
-	}
-	/* the disk's reference, put by ->free_disk; the tracker's pins @da */
-	kref_get(&da->kref);
-	da->disk = disk;
-	return 0;
-
-out_erase_name:
-	xa_erase(&image_names, da->dev_id);
-	return ret;
-}
-
-/**
- * diff_area_image_remove() - Take the image away (snapshot destroyed).
- * @da: The device's diff_area.
- *
- * An image still open fails every I/O from now on; the diff_area lives
- * until it is closed.
- *
- * Context: may sleep.
- */
-void diff_area_image_remove(struct diff_area *da)
-{
-	WRITE_ONCE(da->dead, true);
-	if (!da->disk)
-		return;
-	del_gendisk(da->disk);		/* the name is free again */
-	xa_erase(&image_names, da->dev_id);
-	flush_work(&da->image_work);
-	put_disk(da->disk);
+	lockdep_assert_held(diff_area_chunk_lock(da, nr));
+	if (!chunk)
+		return false;
+	*bdev = chunk->bdev;
+	*sector = chunk->sector;
+	return true;
 }
 
 /**
  * diff_area_create() - Set up copy-on-write for a device at TAKE.
- * @tracker: The device's tracker (a reference is taken).
- * @snapshot: The snapshot (a reference is taken).
+ * @bdev: The device (pinned until the diff_area is freed).
+ * @cbt_map: Its CBT map, marked by image writes (a reference is taken).
+ * @storage: Where copies go (a reference is taken).
+ * @events: Where the corrupted event goes (a reference is taken).
  *
  * Allocates nothing proportional to the device's size.
  * Context: may sleep.
- * Return: the diff_area or an ERR_PTR.
+ * Return: the diff_area with one reference held by the caller, or an
+ * ERR_PTR.
  */
-struct diff_area *diff_area_create(struct tracker *tracker,
-				   struct snapshot *snapshot)
+struct diff_area *diff_area_create(struct block_device *bdev,
+				   struct cbt_map *cbt_map,
+				   struct diff_storage *storage,
+				   struct event_queue *events)
 {
-	struct block_device *bdev = tracker->filter.bdev;
 	struct diff_area *da;
 	int i;
 
@@ -681,17 +489,19 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	if (!da)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&da->kref);
-	tracker_get(tracker);
-	da->tracker = tracker;
-	kref_get(&snapshot->kref);
-	da->snapshot = snapshot;
 	da->orig_bdev = bdev;
 	get_device(&bdev->bd_device);
+	cbt_map_get(cbt_map);
+	da->cbt_map = cbt_map;
+	diff_storage_get(storage);
+	da->storage = storage;
+	event_queue_get(events);
+	da->events = events;
 	da->dev_id = bdev->bd_dev;
 	da->capacity = bdev_nr_sectors(bdev);
 	da->chunk_shift = chunk_shift_for(bdev, da->capacity);
 	da->chunk_count = DIV_ROUND_UP_SECTOR_T(da->capacity,
-						chunk_sectors(da));
+						diff_area_chunk_sectors(da));
 	xa_init(&da->chunks);
 	for (i = 0; i < DIFF_AREA_LOCKS; i++)
 		init_rwsem(&da->locks[i]);
@@ -700,21 +510,26 @@ struct diff_area *diff_area_create(struct tracker *tracker,
 	sema_init(&da->cow_slots, da->nr_slots);
 	spin_lock_init(&da->buf_lock);
 	INIT_LIST_HEAD(&da->free_bufs);
-	spin_lock_init(&da->bio_lock);
-	bio_list_init(&da->bios);
-	INIT_WORK(&da->image_work, image_work_fn);
 	atomic_inc(&nr_areas);
-	pr_debug("%u:%u: %lu chunks of %u bytes, %u buffers\n",
-		 MAJOR(da->dev_id), MINOR(da->dev_id), da->chunk_count,
-		 1U << da->chunk_shift, da->nr_slots);
+	pr_debug("%pg: %lu chunks of %u bytes, %u buffers\n", bdev,
+		 da->chunk_count, 1U << da->chunk_shift, da->nr_slots);
 	return da;
+}
+
+/**
+ * diff_area_get() - Take a reference on a diff_area.
+ * @da: A diff_area the caller holds a reference on.
+ */
+void diff_area_get(struct diff_area *da)
+{
+	kref_get(&da->kref);
 }
 
 static void diff_area_release(struct kref *kref)
 {
 	struct diff_area *da = container_of(kref, struct diff_area, kref);
 	struct cow_buf *buf, *tmp;
-	struct chunk *chunk;
+	struct copied_chunk *chunk;
 	unsigned long nr;
 
 	list_for_each_entry_safe(buf, tmp, &da->free_bufs, link)
@@ -722,9 +537,10 @@ static void diff_area_release(struct kref *kref)
 	xa_for_each(&da->chunks, nr, chunk)
 		kfree(chunk);
 	xa_destroy(&da->chunks);
+	event_queue_put(da->events);
+	diff_storage_put(da->storage);
+	cbt_map_put(da->cbt_map);
 	put_device(&da->orig_bdev->bd_device);
-	snapshot_put(da->snapshot);
-	tracker_put(da->tracker);
 	kfree(da);
 	if (atomic_dec_and_test(&nr_areas))
 		wake_up_all(&nr_areas_wq);
@@ -734,7 +550,7 @@ static void diff_area_release(struct kref *kref)
  * diff_area_put() - Drop a diff_area reference.
  * @da: The diff_area.
  *
- * Context: may sleep.
+ * Context: may sleep (the last put may close storage devices).
  */
 void diff_area_put(struct diff_area *da)
 {
@@ -742,23 +558,12 @@ void diff_area_put(struct diff_area *da)
 }
 
 /**
- * diff_area_init() - Create the workqueue that serves image I/O.
- *
- * Return: 0 or -ENOMEM.
- */
-int diff_area_init(void)
-{
-	image_wq = alloc_workqueue("blksnap-image", WQ_MEM_RECLAIM, 0);
-	return image_wq ? 0 : -ENOMEM;
-}
-
-/**
- * diff_area_exit() - Wait for the last diff_area, destroy the workqueue.
+ * diff_area_exit() - Wait until the last diff_area is freed.
  *
  * Every snapshot is destroyed and no image is open (an open image holds a
  * module reference), but the block layer drops that reference before the
- * disk's last put: the closer may still be freeing a diff_area (its
- * tracker, snapshot and storage) in ->free_disk.  Wait for the count, then
+ * disk's last put: the closer may still be freeing a diff_area (and with
+ * it the storage) in the image's ->free_disk.  Wait for the count, then
  * for a tasks RCU grace period, so that the last freer has also returned
  * out of this module's text.
  *
@@ -771,5 +576,4 @@ void diff_area_exit(void)
 		pr_warn("unload waits for %d snapshot device(s) to be released\n",
 			atomic_read(&nr_areas));
 	synchronize_rcu_tasks();
-	destroy_workqueue(image_wq);
 }

@@ -46,35 +46,47 @@ struct storage_range {
 };
 
 /**
- * diff_storage_init() - Initialise an empty storage.
- * @ds: The storage.
- * @events: Where low-free-space events go.
+ * diff_storage_create() - Allocate an empty storage.
+ * @events: Where low-free-space events go; the storage takes a reference.
+ *
+ * Context: may sleep.
+ * Return: the storage with one reference held by the caller, or NULL.
  */
-void diff_storage_init(struct diff_storage *ds, struct event_queue *events)
+struct diff_storage *diff_storage_create(struct event_queue *events)
 {
+	struct diff_storage *ds = kzalloc(sizeof(*ds), GFP_KERNEL);
+
+	if (!ds)
+		return NULL;
+	kref_init(&ds->kref);
 	mutex_init(&ds->lock);
 	INIT_LIST_HEAD(&ds->devices);
 	INIT_LIST_HEAD(&ds->ranges);
-	ds->cursor = NULL;
-	ds->capacity = 0;
-	ds->filled = 0;
 	ds->low_armed = true;
+	event_queue_get(events);
 	ds->events = events;
 	mutex_lock(&storage_registry_lock);
 	list_add_tail(&ds->all_link, &storages);
 	mutex_unlock(&storage_registry_lock);
+	return ds;
 }
 
 /**
- * diff_storage_done() - Close the storage devices and free the ranges.
- * @ds: The storage; nobody may use its regions any more.
- *
- * Its ranges are free for other snapshots from now on.
- *
- * Context: may sleep.
+ * diff_storage_get() - Take a reference on a storage.
+ * @ds: A storage the caller holds a reference on.
  */
-void diff_storage_done(struct diff_storage *ds)
+void diff_storage_get(struct diff_storage *ds)
 {
+	kref_get(&ds->kref);
+}
+
+/*
+ * The last user of the regions is gone: close the storage devices and free
+ * the ranges, which are free for other snapshots from now on.
+ */
+static void diff_storage_release(struct kref *kref)
+{
+	struct diff_storage *ds = container_of(kref, struct diff_storage, kref);
 	struct storage_range *r, *rt;
 	struct storage_dev *d, *dt;
 	LIST_HEAD(ranges);
@@ -92,6 +104,20 @@ void diff_storage_done(struct diff_storage *ds)
 		bdev_ref_close(&d->ref);
 		kfree(d);
 	}
+	event_queue_put(ds->events);
+	kfree(ds);
+}
+
+/**
+ * diff_storage_put() - Drop a reference; the last one closes the storage
+ * devices and frees the ranges.
+ * @ds: The storage.
+ *
+ * Context: may sleep.
+ */
+void diff_storage_put(struct diff_storage *ds)
+{
+	kref_put(&ds->kref, diff_storage_release);
 }
 
 static sector_t diff_storage_free(struct diff_storage *ds)
@@ -116,7 +142,7 @@ sector_t diff_storage_capacity(struct diff_storage *ds)
 	return cap;
 }
 
-/* Send the low-free-space event (Decision 7) and disarm it. */
+/* Send the low-free-space event and disarm it until free space grows. */
 static void diff_storage_low(struct diff_storage *ds)
 {
 	struct blksnap_event_low_free_space ev = {
@@ -125,8 +151,8 @@ static void diff_storage_low(struct diff_storage *ds)
 
 	lockdep_assert_held(&ds->lock);
 	ds->low_armed = false;
-	event_gen(ds->events, blksnap_event_code_low_free_space, &ev,
-		  sizeof(ev));
+	event_queue_push(ds->events, blksnap_event_code_low_free_space, &ev,
+			 sizeof(ev));
 }
 
 /**
@@ -477,7 +503,7 @@ int diff_storage_append(struct diff_storage *ds, const char *path,
 	if (!ds->cursor)
 		ds->cursor = new[0];
 	ds->capacity += added;
-	/* Decision 7, issue 13.10: still low after an append: say so again */
+	/* still low after an append: say so again, the agent must add more */
 	if (diff_storage_free(ds) > blksnap_param(diff_storage_minimum) / 2)
 		ds->low_armed = true;
 	else

@@ -5,6 +5,7 @@
 #include <linux/types.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/kref.h>
 #include <linux/blkdev.h>
 
 struct event_queue;
@@ -25,6 +26,8 @@ struct storage_member {
 
 /**
  * struct diff_storage - Where a snapshot keeps the old data of its chunks.
+ * @kref: References: the snapshot's (dropped when the snapshot is freed)
+ *	and one per diff_area (copy-on-write and image I/O use its regions).
  * @lock: Protects every field below except @all_link.  Copy-on-write takes
  *	it (diff_storage_alloc()), so nothing that may enter reclaim or open
  *	a device runs under it.
@@ -41,16 +44,18 @@ struct storage_member {
  * @filled: Sectors handed out or skipped (range tails too small for a
  *	region).
  * @low_armed: A low-free-space event will be sent when free space falls
- *	to diff_storage_minimum / 2 (Decision 7).
+ *	to diff_storage_minimum / 2 (the agent gets time to append more).
  * @members_gen: Bumped by diff_storage_check_member(), i.e. before a
  *	member joins; an APPEND that checked its device against an older
  *	list of members starts again (see diff_storage_append()).
- * @events: The snapshot's event queue.
+ * @events: The snapshot's event queue (reference held).
  *
- * Lifetime: owned by its snapshot; freed with it, after every user of its
- * regions (COW, image I/O) has finished.
+ * Lifetime: created with its snapshot; freed by the last put, after every
+ * user of its regions (COW, image I/O) has finished.  Until then its ranges
+ * stay taken: APPEND to another snapshot refuses them (-EEXIST).
  */
 struct diff_storage {
+	struct kref kref;
 	struct mutex lock;		/* protects all fields but @all_link */
 	struct list_head all_link;
 	struct list_head devices;
@@ -63,8 +68,9 @@ struct diff_storage {
 	struct event_queue *events;
 };
 
-void diff_storage_init(struct diff_storage *ds, struct event_queue *events);
-void diff_storage_done(struct diff_storage *ds);
+struct diff_storage *diff_storage_create(struct event_queue *events);
+void diff_storage_get(struct diff_storage *ds);
+void diff_storage_put(struct diff_storage *ds);
 int diff_storage_append(struct diff_storage *ds, const char *path,
 			const struct blksnap_sectors *ranges, u32 count,
 			const struct storage_member *members, int nr_members,

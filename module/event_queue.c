@@ -19,29 +19,55 @@ struct event {
 };
 
 /**
- * event_queue_init() - Initialise an empty queue.
- * @eq: The queue.
+ * event_queue_create() - Allocate an empty queue.
+ *
+ * Context: may sleep.
+ * Return: the queue with one reference held by the caller, or NULL.
  */
-void event_queue_init(struct event_queue *eq)
+struct event_queue *event_queue_create(void)
 {
+	struct event_queue *eq = kzalloc(sizeof(*eq), GFP_KERNEL);
+
+	if (!eq)
+		return NULL;
+	kref_init(&eq->kref);
 	spin_lock_init(&eq->lock);
 	INIT_LIST_HEAD(&eq->list);
 	init_waitqueue_head(&eq->wq);
-	eq->dead = false;
+	return eq;
 }
 
 /**
- * event_queue_done() - Free the events nobody read.
- * @eq: The queue; no waiter may be left.
+ * event_queue_get() - Take a reference on a queue.
+ * @eq: A queue the caller holds a reference on.
  */
-void event_queue_done(struct event_queue *eq)
+void event_queue_get(struct event_queue *eq)
 {
+	kref_get(&eq->kref);
+}
+
+static void event_queue_release(struct kref *kref)
+{
+	struct event_queue *eq = container_of(kref, struct event_queue, kref);
 	struct event *ev, *tmp;
 
 	list_for_each_entry_safe(ev, tmp, &eq->list, link) {
 		list_del(&ev->link);
 		kfree(ev);
 	}
+	kfree(eq);
+}
+
+/**
+ * event_queue_put() - Drop a reference; the last one frees the events
+ * nobody read and the queue.
+ * @eq: The queue.
+ *
+ * Context: any.
+ */
+void event_queue_put(struct event_queue *eq)
+{
+	kref_put(&eq->kref, event_queue_release);
 }
 
 /**
@@ -57,7 +83,7 @@ void event_queue_kill(struct event_queue *eq)
 }
 
 /**
- * event_gen() - Queue an event.
+ * event_queue_push() - Queue an event.
  * @eq: The queue.
  * @code: enum blksnap_event_codes.
  * @data: Payload.
@@ -66,7 +92,8 @@ void event_queue_kill(struct event_queue *eq)
  * Context: any; allocates with GFP_ATOMIC (it runs on I/O paths).
  * Return: 0 or -ENOMEM.
  */
-int event_gen(struct event_queue *eq, u32 code, const void *data, size_t size)
+int event_queue_push(struct event_queue *eq, u32 code, const void *data,
+		     size_t size)
 {
 	struct event *ev;
 
@@ -107,7 +134,7 @@ static struct event *event_take(struct event_queue *eq, bool *dead)
 }
 
 /**
- * event_wait() - Take the oldest event, waiting up to @timeout_ms for one.
+ * event_queue_wait() - Take the oldest event, waiting up to @timeout_ms for one.
  * @eq: The queue.
  * @timeout_ms: Milliseconds; 0 polls.
  * @out: Receives code, time_label and data (zero-filled past the payload).
@@ -116,8 +143,8 @@ static struct event *event_take(struct event_queue *eq, bool *dead)
  * Return: 0, -ENOENT on timeout, -EINTR on a signal, -ESRCH when the
  * snapshot is destroyed.
  */
-int event_wait(struct event_queue *eq, unsigned int timeout_ms,
-	       struct blksnap_snapshot_event *out)
+int event_queue_wait(struct event_queue *eq, unsigned int timeout_ms,
+		     struct blksnap_snapshot_event *out)
 {
 	long left = msecs_to_jiffies(timeout_ms);
 	struct event *ev;

@@ -3,12 +3,14 @@
  * blksnap: snapshots and change-block tracking for live block devices.
  *
  * Module entry points.  Load order: the filter layer (ftrace hooks), the
- * "blksnap" filter (trackers and CBT), then the control device.  Unload
- * undoes them in reverse; the module cannot be unloaded while a filter is
- * attached to any device, because each attachment holds a module reference,
- * nor while an image is open (the block layer holds one for each opener).
- * Exit destroys the snapshots left, then waits for the diff_areas of
- * images whose last close is still freeing them (diff_area_exit()).
+ * image workqueue, the "blksnap" filter (trackers and CBT, its commands
+ * served by the v3 front end), the test filter (test builds), then the
+ * control device.  Unload undoes them in reverse; the module cannot be
+ * unloaded while a filter is attached to any device, because each
+ * attachment holds a module reference, nor while an image is open (the
+ * block layer holds one for each opener).  Exit destroys the snapshots
+ * left, then waits for the diff_areas of images whose last close is still
+ * freeing them (diff_area_exit()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -16,7 +18,9 @@
 #include "tracker.h"
 #include "ctl.h"
 #include "diff_area.h"
+#include "image.h"
 #include "snapshot.h"
+#include "test_filter.h"
 #include "version.h"
 
 static int __init blksnap_init(void)
@@ -26,16 +30,16 @@ static int __init blksnap_init(void)
 	ret = blkfilter_init();
 	if (ret)
 		return ret;
-	ret = diff_area_init();
+	ret = image_init();
 	if (ret)
 		goto out_blkfilter_exit;
-	ret = tracker_init();
+	ret = tracker_init(blksnap_ctl_filter);
 	if (ret)
-		goto out_diff_area_exit;
+		goto out_image_exit;
 	ret = test_filter_init();
 	if (ret)
 		goto out_tracker_exit;
-	ret = ctl_init();
+	ret = blksnap_ctl_init();
 	if (ret)
 		goto out_test_filter_exit;
 	pr_info("version %s loaded\n", BLKSNAP_VERSION_STR);
@@ -45,8 +49,8 @@ out_test_filter_exit:
 	test_filter_exit();
 out_tracker_exit:
 	tracker_exit();
-out_diff_area_exit:
-	diff_area_exit();
+out_image_exit:
+	image_exit();
 out_blkfilter_exit:
 	blkfilter_exit();
 	return ret;
@@ -54,11 +58,12 @@ out_blkfilter_exit:
 
 static void __exit blksnap_exit(void)
 {
-	ctl_exit();
-	snapshot_done();
+	blksnap_ctl_exit();
+	snapshot_destroy_all();
 	test_filter_exit();
 	tracker_exit();
 	diff_area_exit();
+	image_exit();
 	blkfilter_exit();
 	pr_info("unloaded\n");
 }

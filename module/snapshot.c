@@ -1,32 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Snapshots: create, add devices, append storage, take, destroy.
+ * Snapshots: create, add devices, append storage, destroy (TAKE is in
+ * snapshot_take.c).  A snapshot owns its members' copy-on-write state
+ * (diff_area) and image disks, its difference storage and its event queue;
+ * it is the only part of the core that knows all of them.
  *
- * Locking order: blkfilter_lock() (the filter layer's mutex; ctl commands
- * already run under it), then snapshots_lock, then a tracker's ctl_lock,
- * then a diff_storage's lock.  Membership (tracker->snapshot,
- * snapshot->trackers), snapshot->taken and tracker->diff_area change only
- * under blkfilter_lock(), so a device cannot be attached, detached or
- * removed while DESTROY works on it.  TAKE holds it only around its first
- * and last phase, not while it freezes file systems; snapshot->taking keeps
- * the membership fixed in between.  WAIT_EVENT, CREATE and COLLECT take
- * only snapshots_lock, briefly; APPEND_STORAGE takes blkfilter_lock()
- * briefly to copy the list of members, then the storage's own locks.
+ * Locking order: blkfilter_lock() (the filter layer's mutex, which is also
+ * the snapshot subsystem's lock; BLKFILTER_CTL commands already run under
+ * it), then snapshots_lock, then a tracker's ctl_lock, then a
+ * diff_storage's lock.  Membership (tracker->snapshot, snapshot->members),
+ * snapshot->taken and tracker->diff_area change only under
+ * blkfilter_lock(), so a device cannot be attached, detached or removed
+ * while DESTROY works on it.  TAKE holds it only around its first and last
+ * phase, not while it freezes file systems; snapshot->taking keeps the
+ * membership fixed in between.  WAIT_EVENT, CREATE and COLLECT take only
+ * snapshots_lock, briefly; APPEND_STORAGE takes blkfilter_lock() briefly
+ * to copy the list of members, then the storage's own locks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/blkdev.h>
-#include <linux/fs.h>
-#include <linux/namei.h>
-#include <linux/major.h>
 #include <linux/string.h>
 #include <linux/blksnap.h>
 #include "blkfilter.h"
 #include "snapshot.h"
 #include "tracker.h"
-#include "cbt_map.h"
 #include "diff_area.h"
+#include "diff_storage.h"
+#include "event_queue.h"
+#include "image.h"
 #include "params.h"
 
 /* Protects the list of snapshots. */
@@ -37,8 +40,8 @@ static void snapshot_release(struct kref *kref)
 {
 	struct snapshot *s = container_of(kref, struct snapshot, kref);
 
-	diff_storage_done(&s->storage);
-	event_queue_done(&s->events);
+	diff_storage_put(s->storage);
+	event_queue_put(s->events);
 	kfree(s);
 }
 
@@ -53,8 +56,15 @@ void snapshot_put(struct snapshot *snapshot)
 	kref_put(&snapshot->kref, snapshot_release);
 }
 
-/* Find a snapshot and take a reference on it. */
-static struct snapshot *snapshot_get(const uuid_t *id)
+/**
+ * snapshot_find() - Look a snapshot up by its identifier.
+ * @id: The identifier.
+ *
+ * Context: may sleep.
+ * Return: the snapshot with a reference for the caller (snapshot_put()),
+ * or NULL.
+ */
+struct snapshot *snapshot_find(const uuid_t *id)
 {
 	struct snapshot *s;
 
@@ -90,41 +100,69 @@ int snapshot_create(uuid_t *id)
 		return -ENOMEM;
 	kref_init(&s->kref);
 	uuid_gen(&s->id);
-	INIT_LIST_HEAD(&s->trackers);
-	event_queue_init(&s->events);
-	diff_storage_init(&s->storage, &s->events);
-	if (event_gen(&s->events, blksnap_event_code_low_free_space, &ev,
-		      sizeof(ev))) {
-		kfree(s);
-		return -ENOMEM;
-	}
+	INIT_LIST_HEAD(&s->members);
+	s->events = event_queue_create();
+	if (!s->events)
+		goto out_free_snapshot;
+	s->storage = diff_storage_create(s->events);
+	if (!s->storage)
+		goto out_put_events;
+	if (event_queue_push(s->events, blksnap_event_code_low_free_space,
+			     &ev, sizeof(ev)))
+		goto out_put_storage;
 	*id = s->id;
 	mutex_lock(&snapshots_lock);
 	list_add_tail(&s->link, &snapshots);
 	mutex_unlock(&snapshots_lock);
 	pr_info("snapshot %pUb created\n", &s->id);
 	return 0;
+
+out_put_storage:
+	diff_storage_put(s->storage);
+out_put_events:
+	event_queue_put(s->events);
+out_free_snapshot:
+	kfree(s);
+	return -ENOMEM;
 }
 
 /*
- * Stop copy-on-write on a member and take its image away.  The filter is
- * frozen while the diff_area pointer changes, so no write is in the middle
- * of a copy.
+ * Stop copy-on-write on a taken member and take its image away.  The
+ * diff_area is stopped first, so image I/O fails from before the first
+ * write that passes without a copy; the filter is frozen while the pointer
+ * changes, so no write is in the middle of a copy.
  */
-static void snapshot_release_area(struct tracker *t)
+static void snapshot_member_stop(struct snapshot_member *m)
 {
-	struct diff_area *da = t->diff_area;
+	struct tracker *t = m->tracker;
 
 	blkfilter_assert_locked();
-	if (!da)
+	if (!m->da)
 		return;
+	diff_area_stop(m->da);
 	if (t->attached)
 		blkfilter_freeze(&t->filter);
-	WRITE_ONCE(t->diff_area, NULL);
+	tracker_set_diff_area(t, NULL);
 	if (t->attached)
 		blkfilter_unfreeze(&t->filter);
-	diff_area_image_remove(da);
-	diff_area_put(da);
+	image_destroy(m->image);
+	m->image = NULL;
+	diff_area_put(m->da);
+	m->da = NULL;
+}
+
+/* Take a member out of its snapshot and free it. */
+static void snapshot_member_remove(struct snapshot *s,
+				   struct snapshot_member *m)
+{
+	blkfilter_assert_locked();
+	if (m->tracker->attached && !s->taken)
+		blkfilter_end_prepare(&m->tracker->filter);
+	snapshot_member_stop(m);
+	list_del(&m->link);
+	m->tracker->snapshot = NULL;
+	tracker_put(m->tracker);
+	kfree(m);
 }
 
 /**
@@ -141,11 +179,11 @@ static void snapshot_release_area(struct tracker *t)
  */
 int snapshot_destroy(const uuid_t *id)
 {
-	struct tracker *t, *tmp;
+	struct snapshot_member *m, *tmp;
 	struct snapshot *s;
 
 	blkfilter_lock();
-	s = snapshot_get(id);
+	s = snapshot_find(id);
 	if (!s) {
 		blkfilter_unlock();
 		return -ENODEV;
@@ -159,16 +197,10 @@ int snapshot_destroy(const uuid_t *id)
 	list_del(&s->link);
 	mutex_unlock(&snapshots_lock);
 	s->destroyed = true;
-	list_for_each_entry_safe(t, tmp, &s->trackers, snap_link) {
-		if (t->attached && !s->taken)
-			blkfilter_end_prepare(&t->filter);
-		snapshot_release_area(t);
-		list_del_init(&t->snap_link);
-		t->snapshot = NULL;
-		tracker_put(t);
-	}
+	list_for_each_entry_safe(m, tmp, &s->members, link)
+		snapshot_member_remove(s, m);
 	blkfilter_unlock();
-	event_queue_kill(&s->events);
+	event_queue_kill(s->events);
 	pr_info("snapshot %pUb destroyed\n", &s->id);
 	snapshot_put(s);	/* the list's */
 	snapshot_put(s);	/* ours */
@@ -176,7 +208,7 @@ int snapshot_destroy(const uuid_t *id)
 }
 
 /**
- * snapshot_add_tracker() - Add a device to a snapshot (ctl snapshotadd).
+ * snapshot_add_device() - Add a device to a snapshot (ctl snapshotadd).
  * @id: The snapshot.
  * @tracker: The device's tracker; the snapshot takes a reference.
  *
@@ -185,16 +217,17 @@ int snapshot_destroy(const uuid_t *id)
  * it already, -EBUSY if it is in another one or the snapshot is taken or
  * being taken, -EINVAL if storage appended to the snapshot has a larger
  * logical block size than the device, -ELOOP if that storage is stacked
- * over the device.
+ * over the device, -ENOMEM.
  */
-int snapshot_add_tracker(const uuid_t *id, struct tracker *tracker)
+int snapshot_add_device(const uuid_t *id, struct tracker *tracker)
 {
-	struct storage_member m;
+	struct snapshot_member *m = NULL;
+	struct storage_member sm;
 	struct snapshot *s;
 	int ret = 0;
 
 	blkfilter_assert_locked();
-	s = snapshot_get(id);
+	s = snapshot_find(id);
 	if (!s)
 		return -ESRCH;
 	if (tracker->snapshot == s)
@@ -202,18 +235,54 @@ int snapshot_add_tracker(const uuid_t *id, struct tracker *tracker)
 	else if (tracker->snapshot || s->taken || s->taking)
 		ret = -EBUSY;
 	if (!ret) {
-		diff_storage_member(tracker->filter.bdev, &m);
-		ret = diff_storage_check_member(&s->storage, &m);
+		diff_storage_member(tracker->filter.bdev, &sm);
+		ret = diff_storage_check_member(s->storage, &sm);
+	}
+	if (!ret) {
+		m = kzalloc(sizeof(*m), GFP_KERNEL);
+		if (!m)
+			ret = -ENOMEM;
 	}
 	if (!ret) {
 		tracker_get(tracker);
+		m->tracker = tracker;
 		tracker->snapshot = s;
-		list_add_tail(&tracker->snap_link, &s->trackers);
+		list_add_tail(&m->link, &s->members);
 		/* TAKE's freeze window should not wait for a grace period */
 		blkfilter_prepare_freeze(&tracker->filter);
 	}
 	snapshot_put(s);
 	return ret;
+}
+
+/**
+ * snapshot_device_state() - State of a device's snapshot (ctl
+ * snapshotinfo).
+ * @tracker: The device's tracker.
+ * @error: Receives 0 or the negative errno that corrupted the snapshot.
+ * @image: Receives the image's name ("" before TAKE or outside a snapshot).
+ * @size: Room in @image.
+ *
+ * Context: blkfilter_lock() held.
+ * Return: 0.
+ */
+int snapshot_device_state(struct tracker *tracker, int *error,
+			  char *image, size_t size)
+{
+	struct snapshot_member *m;
+
+	blkfilter_assert_locked();
+	*error = 0;
+	image[0] = '\0';
+	if (!tracker->snapshot)
+		return 0;
+	list_for_each_entry(m, &tracker->snapshot->members, link) {
+		if (m->tracker != tracker || !m->da)
+			continue;
+		*error = READ_ONCE(m->da->error);
+		strscpy(image, image_name(m->image), size);
+	}
+	return 0;
 }
 
 /*
@@ -224,12 +293,12 @@ int snapshot_add_tracker(const uuid_t *id, struct tracker *tracker)
 static int snapshot_members(struct snapshot *s,
 			    struct storage_member **members, unsigned int *gen)
 {
-	struct tracker *t;
+	struct snapshot_member *m;
 	int n = 0;
 
 	blkfilter_lock();
-	*gen = diff_storage_members_gen(&s->storage);
-	list_for_each_entry(t, &s->trackers, snap_link)
+	*gen = diff_storage_members_gen(s->storage);
+	list_for_each_entry(m, &s->members, link)
 		n++;
 	*members = kcalloc(max(n, 1), sizeof(**members), GFP_KERNEL);
 	if (!*members) {
@@ -237,9 +306,10 @@ static int snapshot_members(struct snapshot *s,
 		return -ENOMEM;
 	}
 	n = 0;
-	list_for_each_entry(t, &s->trackers, snap_link)
-		if (t->attached)
-			diff_storage_member(t->filter.bdev, &(*members)[n++]);
+	list_for_each_entry(m, &s->members, link)
+		if (m->tracker->attached)
+			diff_storage_member(m->tracker->filter.bdev,
+					    &(*members)[n++]);
 	blkfilter_unlock();
 	return n;
 }
@@ -262,7 +332,7 @@ static int snapshot_members(struct snapshot *s,
 int snapshot_append_storage(const uuid_t *id, const char *path,
 			    const struct blksnap_sectors *ranges, u32 count)
 {
-	struct snapshot *s = snapshot_get(id);
+	struct snapshot *s = snapshot_find(id);
 	struct storage_member *members;
 	unsigned int gen;
 	int n, ret, tries;
@@ -276,335 +346,13 @@ int snapshot_append_storage(const uuid_t *id, const char *path,
 			ret = n;
 			break;
 		}
-		ret = diff_storage_append(&s->storage, path, ranges, count,
+		ret = diff_storage_append(s->storage, path, ranges, count,
 					  members, n, gen);
 		kfree(members);
 		if (ret != -EAGAIN)
 			break;
 	}
 	snapshot_put(s);
-	return ret;
-}
-
-/* The state of one TAKE, shared by its phases. */
-struct take {
-	struct snapshot *s;
-	int n;
-	struct tracker **members;
-	struct diff_area **areas;
-	struct tracker **order;		/* freeze order */
-	int frozen;			/* order[0..frozen) are frozen */
-	struct blkfilter **flts;	/* filter freeze order */
-};
-
-static void take_free(struct take *tk)
-{
-	int i;
-
-	for (i = 0; tk->areas && i < tk->n; i++)
-		if (tk->areas[i])
-			diff_area_put(tk->areas[i]);
-	kfree(tk->flts);
-	kfree(tk->order);
-	kfree(tk->areas);
-	kfree(tk->members);
-}
-
-/*
- * Phase 1, under blkfilter_lock(): check the members, create their
- * diff_areas (which pin the trackers and devices) and mark the snapshot
- * "taking", so that DESTROY and snapshotadd leave it alone while the
- * file systems are frozen without the lock.
- */
-static int take_prepare(struct take *tk)
-{
-	struct snapshot *s = tk->s;
-	struct tracker *t;
-	int i;
-
-	blkfilter_assert_locked();
-	if (s->taken)
-		return -EALREADY;
-	if (s->taking)
-		return -EBUSY;
-	list_for_each_entry(t, &s->trackers, snap_link) {
-		if (!t->attached)
-			return -ENODEV;
-		tk->n++;
-	}
-	if (!tk->n)
-		return -ENODEV;
-	if (!diff_storage_capacity(&s->storage))
-		return -ENOSPC;
-
-	tk->members = kcalloc(tk->n, sizeof(*tk->members), GFP_KERNEL);
-	tk->areas = kcalloc(tk->n, sizeof(*tk->areas), GFP_KERNEL);
-	tk->order = kcalloc(tk->n, sizeof(*tk->order), GFP_KERNEL);
-	tk->flts = kcalloc(tk->n, sizeof(*tk->flts), GFP_KERNEL);
-	if (!tk->members || !tk->areas || !tk->order || !tk->flts)
-		return -ENOMEM;
-	i = 0;
-	list_for_each_entry(t, &s->trackers, snap_link) {
-		tk->members[i] = t;
-		tk->areas[i] = diff_area_create(t, s);
-		if (IS_ERR(tk->areas[i])) {
-			int ret = PTR_ERR(tk->areas[i]);
-
-			tk->areas[i] = NULL;
-			return ret;
-		}
-		i++;
-	}
-	s->taking = true;
-	return 0;
-}
-
-/*
- * The block device holding the file behind loop device @bdev, or NULL (not
- * a loop device, or not found).  The loop driver keeps its backing file
- * private; its sysfs attribute names it, read here through the VFS in the
- * caller's mount namespace.  Only compared, never used.
- */
-static struct block_device *take_loop_backing(struct block_device *bdev)
-{
-	struct block_device *ret = NULL;
-	struct file *f;
-	struct path p;
-	loff_t pos = 0;
-	char *buf;
-	ssize_t len;
-
-	buf = kmalloc(PATH_MAX, GFP_KERNEL);
-	if (!buf)
-		return NULL;
-	snprintf(buf, PATH_MAX, "/sys/class/block/%s/loop/backing_file",
-		 bdev->bd_disk->disk_name);
-	f = filp_open(buf, O_RDONLY, 0);
-	if (IS_ERR(f))
-		goto out_free;
-	len = kernel_read(f, buf, PATH_MAX - 1, &pos);
-	filp_close(f, NULL);
-	if (len <= 0)
-		goto out_free;
-	buf[len] = '\0';
-	if (!kern_path(strim(buf), LOOKUP_FOLLOW, &p)) {
-		ret = p.dentry->d_sb->s_bdev;
-		path_put(&p);
-	}
-out_free:
-	kfree(buf);
-	return ret;
-}
-
-/*
- * The order in which phase 2 freezes the members (issue 20.3): a loop
- * device whose backing file lives on another member's file system goes
- * before that member, since freezing it writes through the loop into that
- * file system, which must not be frozen yet.  Among the rest, loop devices
- * first (their backing file may be on a member whatever the sysfs lookup
- * could tell), then in snapshotadd order.  Thawing runs in reverse.
- */
-static int take_order(struct take *tk)
-{
-	struct block_device **dep;
-	bool *placed;
-	int k, i, j, pick, pass;
-
-	dep = kcalloc(tk->n, sizeof(*dep), GFP_KERNEL);
-	placed = kcalloc(tk->n, sizeof(*placed), GFP_KERNEL);
-	if (!dep || !placed) {
-		kfree(dep);
-		kfree(placed);
-		return -ENOMEM;
-	}
-	for (i = 0; i < tk->n; i++)
-		dep[i] = take_loop_backing(tk->members[i]->filter.bdev);
-	for (k = 0; k < tk->n; k++) {
-		pick = -1;
-		/* pass 0: loop devices, 1: the others, 2: a cycle, anyone */
-		for (pass = 0; pass < 3 && pick < 0; pass++) {
-			for (i = 0; i < tk->n && pick < 0; i++) {
-				struct block_device *b = tk->members[i]->filter.bdev;
-				bool loop = MAJOR(b->bd_dev) == LOOP_MAJOR;
-
-				if (placed[i] || (pass < 2 && loop != !pass))
-					continue;
-				for (j = 0; j < tk->n && pass < 2; j++)
-					if (!placed[j] && j != i && dep[j] == b)
-						break;
-				if (pass == 2 || j == tk->n)
-					pick = i;
-			}
-		}
-		placed[pick] = true;
-		tk->order[k] = tk->members[pick];
-	}
-	kfree(dep);
-	kfree(placed);
-	return 0;
-}
-
-/*
- * Phase 2, without any lock: the checks that may read sysfs, then freeze
- * the file systems.  Freezing syncs them and may wait for other file
- * systems (a loop device's backing file): holding the layer's lock here
- * would stop every blksnap ioctl meanwhile and deadlock with an ATTACH
- * that froze first.
- */
-static int take_freeze(struct take *tk)
-{
-	struct storage_member m;
-	int i, ret;
-
-	for (i = 0; i < tk->n; i++) {
-		diff_storage_member(tk->members[i]->filter.bdev, &m);
-		ret = diff_storage_check_member(&tk->s->storage, &m);
-		if (ret)
-			return ret;
-	}
-	ret = take_order(tk);
-	if (ret)
-		return ret;
-	for (tk->frozen = 0; tk->frozen < tk->n; tk->frozen++) {
-		ret = bdev_freeze(tk->order[tk->frozen]->filter.bdev);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static void take_thaw(struct take *tk)
-{
-	while (tk->frozen--)
-		bdev_thaw(tk->order[tk->frozen]->filter.bdev);
-}
-
-/* A switch that rebuilds the map allocates, so it can fail. */
-static bool take_map_may_fail(struct tracker *t)
-{
-	lockdep_assert_held(&t->ctl_lock);
-	return READ_ONCE(t->cbt_map->is_corrupted) ||
-	       t->cbt_map->capacity != bdev_nr_sectors(t->filter.bdev);
-}
-
-/* The CBT switches; those that can fail first (see take_switch()). */
-static int take_cbt_switch(struct take *tk)
-{
-	int pass, i, ret = 0;
-
-	for (pass = 0; pass < 2 && !ret; pass++) {
-		for (i = 0; i < tk->n && !ret; i++) {
-			struct tracker *t = tk->members[i];
-
-			mutex_lock(&t->ctl_lock);
-			if (take_map_may_fail(t) == !pass)
-				ret = cbt_map_switch(t->cbt_map,
-						     bdev_nr_sectors(t->filter.bdev));
-			mutex_unlock(&t->ctl_lock);
-		}
-	}
-	return ret;
-}
-
-/*
- * Phase 3, under blkfilter_lock(), file systems frozen (Decision 12): stop
- * bios at every member's filter, then add the images, switch the CBT maps
- * and start copy-on-write, then let the bios go.  The images come first
- * because adding one can fail, and then nothing has changed; the CBT
- * switches come last, so that the change numbers an agent sees never
- * advance for a failed TAKE.  Only a switch that must rebuild its map (the
- * device was resized or written past its end) allocates and can fail;
- * those run first, so a failure can only leave rebuilt maps behind, which
- * start a new generation anyway.
- */
-static int take_switch(struct take *tk)
-{
-	int i, ret = 0;
-
-	blkfilter_assert_locked();
-	for (i = 0; i < tk->n; i++)
-		if (!tk->members[i]->attached)
-			return -ENODEV;	/* gone while frozen */
-	/*
-	 * A freeze waits for the writes in flight below a filter; a member
-	 * stacked on another drains only while that one is not frozen yet.
-	 * The file-system order (upper devices first) is the first guess.
-	 */
-	for (i = 0; i < tk->n; i++)
-		tk->flts[i] = &tk->order[i]->filter;
-	ret = blkfilter_freeze_set(tk->flts, tk->n);
-	if (ret)
-		return ret;
-	for (i = 0; i < tk->n && !ret; i++)
-		ret = diff_area_image_add(tk->areas[i]);
-	if (!ret)
-		ret = take_cbt_switch(tk);
-	if (ret) {
-		for (i = 0; i < tk->n; i++)
-			if (tk->areas[i]->disk)
-				diff_area_image_remove(tk->areas[i]);
-	} else {
-		for (i = 0; i < tk->n; i++) {
-			WRITE_ONCE(tk->members[i]->diff_area, tk->areas[i]);
-			tk->areas[i] = NULL;
-		}
-	}
-	for (i = 0; i < tk->n; i++) {
-		blkfilter_unfreeze(&tk->members[i]->filter);
-		if (!ret)
-			blkfilter_end_prepare(&tk->members[i]->filter);
-	}
-	return ret;
-}
-
-/**
- * snapshot_take() - Take a snapshot (Decisions 11 and 12).
- * @id: The snapshot.
- *
- * Three phases.  Under the layer's lock the members are checked and their
- * copy-on-write state prepared, and the snapshot is marked as being taken
- * (DESTROY and snapshotadd get -EBUSY until TAKE returns).  Without the
- * lock the file systems on all members are frozen, in dependency order.
- * Under the lock again every member's filter is quiesced while the images
- * appear, the CBT maps switch and copy-on-write starts; then all are
- * released and thawed, so the set is crash-consistent.  On failure nothing
- * stays frozen, no CBT number has moved and the snapshot can be taken
- * again.
- *
- * Context: may sleep.
- * Return: 0, -ESRCH, -EALREADY, -EBUSY (a TAKE of it is running), -ENODEV
- * (no devices, or one went away), -ENOSPC (no storage), -EINVAL (storage
- * with a larger logical block size than a member), -ELOOP (storage stacked
- * over a member), -EDEADLK (the members' writes in flight cannot drain in
- * any freeze order), or another negative errno.
- */
-int snapshot_take(const uuid_t *id)
-{
-	struct take tk = {};
-	int ret;
-
-	tk.s = snapshot_get(id);
-	if (!tk.s)
-		return -ESRCH;
-	blkfilter_lock();
-	ret = take_prepare(&tk);
-	blkfilter_unlock();
-	if (ret)
-		goto out_free;
-
-	ret = take_freeze(&tk);
-	blkfilter_lock();
-	if (!ret)
-		ret = take_switch(&tk);
-	tk.s->taking = false;
-	tk.s->taken = !ret;
-	blkfilter_unlock();
-	take_thaw(&tk);
-out_free:
-	take_free(&tk);
-	if (!ret)
-		pr_info("snapshot %pUb taken\n", id);
-	snapshot_put(tk.s);
 	return ret;
 }
 
@@ -650,22 +398,22 @@ int snapshot_collect(uuid_t *ids, u32 *count)
 int snapshot_wait_event(const uuid_t *id, unsigned int timeout_ms,
 			struct blksnap_snapshot_event *ev)
 {
-	struct snapshot *s = snapshot_get(id);
+	struct snapshot *s = snapshot_find(id);
 	int ret;
 
 	if (!s)
 		return -ESRCH;
-	ret = event_wait(&s->events, timeout_ms, ev);
+	ret = event_queue_wait(s->events, timeout_ms, ev);
 	snapshot_put(s);
 	return ret;
 }
 
 /**
- * snapshot_done() - Destroy every snapshot left (module unload).
+ * snapshot_destroy_all() - Destroy every snapshot left (module unload).
  *
  * Context: module exit; may sleep.
  */
-void snapshot_done(void)
+void snapshot_destroy_all(void)
 {
 	struct snapshot *s;
 	uuid_t id;

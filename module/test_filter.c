@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A second, do-nothing filter named "blksnap-test", registered only in test
- * builds (BLKSNAP_TESTING=y), so that the test suite can exercise what the
+ * A second, do-nothing filter named "blksnap-test", built only into test
+ * builds (BLKSNAP_TESTING=y, see Kbuild), so that the test suite can exercise what the
  * filter layer does with another filter attached (-EBUSY) and with a filter
  * that has no ctl handler (-ENOTTY).
  */
@@ -11,6 +11,7 @@
 #include <linux/err.h>
 #include "blkfilter.h"
 #include "tracker.h"
+#include "test_filter.h"
 
 static struct blkfilter *test_filter_attach(struct block_device *bdev)
 {
@@ -44,8 +45,6 @@ static struct blkfilter_operations test_filter_ops = {
  */
 int test_filter_init(void)
 {
-	if (!BLKSNAP_TESTING)
-		return 0;
 	return blkfilter_register(&test_filter_ops);
 }
 
@@ -54,6 +53,5 @@ int test_filter_init(void)
  */
 void test_filter_exit(void)
 {
-	if (BLKSNAP_TESTING)
-		blkfilter_unregister(&test_filter_ops);
+	blkfilter_unregister(&test_filter_ops);
 }

@@ -4,8 +4,11 @@
  *
  * Attaching "blksnap" to a device (BLKFILTER_ATTACH on its fd) creates a
  * tracker and its CBT map; from then on every write, write-zeroes and
- * discard is marked in the map before it is passed down.  The ctl commands
- * sent with BLKFILTER_CTL are served here.
+ * discard is marked in the map before it is passed down, and, while a
+ * snapshot of the device is taken, offered to its diff_area for
+ * copy-on-write.  The CBT operations of the front ends are here; the
+ * BLKFILTER_CTL commands themselves are parsed by the front end (ctl.c),
+ * which hands its handler to tracker_init().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -19,13 +22,14 @@
 #include "tracker.h"
 #include "cbt_map.h"
 #include "diff_area.h"
-#include "snapshot.h"
+
+static tracker_ctl_fn tracker_ctl_handler;
 
 static void tracker_release(struct kref *kref)
 {
 	struct tracker *tracker = container_of(kref, struct tracker, kref);
 
-	cbt_map_destroy(tracker->cbt_map);
+	cbt_map_put(tracker->cbt_map);
 	kfree(tracker);
 }
 
@@ -54,6 +58,22 @@ static inline struct tracker *to_tracker(struct blkfilter *flt)
 	return container_of(flt, struct tracker, filter);
 }
 
+/**
+ * tracker_set_diff_area() - Start or stop copy-on-write on a device.
+ * @tracker: The device's tracker.
+ * @da: The diff_area writes are offered to from now on, or NULL.
+ *
+ * The caller keeps @da alive until it has set the pointer back to NULL.
+ * Context: blkfilter_lock() held, and the tracker's filter frozen by the
+ * caller (or detached), so no write is between reading the pointer and
+ * its copy-on-write.
+ */
+void tracker_set_diff_area(struct tracker *tracker, struct diff_area *da)
+{
+	blkfilter_assert_locked();
+	WRITE_ONCE(tracker->diff_area, da);
+}
+
 static struct blkfilter *tracker_attach(struct block_device *bdev)
 {
 	struct tracker *tracker;
@@ -79,7 +99,6 @@ static struct blkfilter *tracker_attach(struct block_device *bdev)
 	mutex_init(&tracker->ctl_lock);
 	tracker->dev_id = bdev->bd_dev;
 	tracker->attached = true;
-	INIT_LIST_HEAD(&tracker->snap_link);
 	pr_debug("tracker for %u:%u attached\n",
 		 MAJOR(tracker->dev_id), MINOR(tracker->dev_id));
 	return &tracker->filter;
@@ -95,13 +114,13 @@ static void tracker_detach(struct blkfilter *flt)
 	tracker_put(tracker);
 }
 
-/* Decision 5: a device in a snapshot (created or taken) stays attached. */
+/* A member of a snapshot (created or taken) stays attached. */
 static int tracker_may_detach(struct blkfilter *flt)
 {
 	return to_tracker(flt)->snapshot ? -EBUSY : 0;
 }
 
-/* Decision 16: the device went away under a taken snapshot. */
+/* The device went away under a taken snapshot: its image is lost. */
 static void tracker_device_gone(struct blkfilter *flt)
 {
 	struct tracker *tracker = to_tracker(flt);
@@ -157,183 +176,164 @@ static bool tracker_submit_bio(struct blkfilter *flt, struct bio *bio)
 	return false;
 }
 
-static int ctl_cbtinfo(struct tracker *tracker, __u8 __user *buf, __u32 *plen)
+/**
+ * tracker_cbt_info() - Describe the device's CBT map.
+ * @tracker: The tracker.
+ * @info: Receives the description.
+ *
+ * Context: may sleep (takes the tracker's ctl_lock).
+ */
+void tracker_cbt_info(struct tracker *tracker, struct tracker_cbt_info *info)
 {
 	struct cbt_map *map = tracker->cbt_map;
-	struct blksnap_cbtinfo info = {};
 
-	lockdep_assert_held(&tracker->ctl_lock);
-	if (*plen < sizeof(info))
-		return -EINVAL;
-
-	info.device_capacity = (__u64)map->capacity << SECTOR_SHIFT;
-	info.block_size = 1U << map->blk_shift;
-	info.block_count = map->blk_count;
-	export_uuid(info.generation_id.b, &map->generation_id);
-	info.changes_number = map->snap_number_previous;
-	if (copy_to_user(buf, &info, sizeof(info)))
-		return -EFAULT;
-	*plen = sizeof(info);
-	return 0;
+	mutex_lock(&tracker->ctl_lock);
+	info->capacity = (u64)map->capacity << SECTOR_SHIFT;
+	info->block_size = 1U << map->blk_shift;
+	info->block_count = map->blk_count;
+	info->generation_id = map->generation_id;
+	info->changes_number = map->snap_number_previous;
+	mutex_unlock(&tracker->ctl_lock);
 }
 
-static int ctl_cbtmap(struct tracker *tracker, __u8 __user *buf, __u32 *plen)
+/**
+ * tracker_cbt_read() - Copy part of the map frozen at the last switch.
+ * @tracker: The tracker.
+ * @offset: First map byte (block) to copy.
+ * @length: Bytes wanted; fewer are copied at the end of the map.
+ * @buf: User buffer of at least @length bytes.
+ *
+ * Context: may sleep.
+ * Return: the number of bytes copied, -EINVAL if @offset is past the
+ * map's end, -EFAULT.
+ */
+long tracker_cbt_read(struct tracker *tracker, u32 offset, u32 length,
+		      u8 __user *buf)
 {
 	struct cbt_map *map = tracker->cbt_map;
-	struct blksnap_cbtmap arg;
-	unsigned long length;
+	unsigned long n;
+	long ret;
 
-	lockdep_assert_held(&tracker->ctl_lock);
-	if (*plen < sizeof(arg))
-		return -EINVAL;
-	if (copy_from_user(&arg, buf, sizeof(arg)))
-		return -EFAULT;
-	if (arg.offset >= map->blk_count)
-		return -EINVAL;
-
-	length = min_t(unsigned long, arg.length, map->blk_count - arg.offset);
-	if (copy_to_user((void __user *)(uintptr_t)arg.buffer,
-			 map->read_map + arg.offset, length))
-		return -EFAULT;
-	*plen = sizeof(arg);
-	return length;
+	mutex_lock(&tracker->ctl_lock);
+	if (offset >= map->blk_count) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	n = min_t(unsigned long, length, map->blk_count - offset);
+	ret = copy_to_user(buf, map->read_map + offset, n) ? -EFAULT : n;
+out_unlock:
+	mutex_unlock(&tracker->ctl_lock);
+	return ret;
 }
 
-/*
- * Validate every range first and mark only when all are good, so that a
+/**
+ * tracker_cbt_mark_dirty() - Mark sector ranges as changed in both maps.
+ * @tracker: The tracker.
+ * @ranges: User array of @count ranges (device-relative sectors).
+ * @count: Number of ranges.
+ *
+ * Every range is validated first and marked only when all are good, so a
  * refused request changes nothing.  The array is read twice; a range that
  * changed in between is checked again before it is applied.
+ *
+ * Context: may sleep; a fatal signal ends a long request.
+ * Return: 0, -EINVAL for a range past the device's end, -EFAULT, -EINTR.
  */
-static int ctl_cbtdirty(struct tracker *tracker, __u8 __user *buf,
-			__u32 *plen)
+int tracker_cbt_mark_dirty(struct tracker *tracker,
+			   const struct blksnap_sectors __user *ranges,
+			   u32 count)
 {
 	struct cbt_map *map = tracker->cbt_map;
-	struct blksnap_cbtdirty arg;
 	struct blksnap_sectors range;
-	struct blksnap_sectors __user *ranges;
+	int ret = 0;
 	bool apply;
 	u32 i;
 
-	lockdep_assert_held(&tracker->ctl_lock);
-	if (*plen < sizeof(arg))
-		return -EINVAL;
-	if (copy_from_user(&arg, buf, sizeof(arg)))
-		return -EFAULT;
-	ranges = (struct blksnap_sectors __user *)(uintptr_t)arg.dirty_sectors;
-
+	mutex_lock(&tracker->ctl_lock);
 	for (apply = false; ; apply = true) {
-		for (i = 0; i < arg.count; i++) {
+		for (i = 0; i < count && !ret; i++) {
 			if (copy_from_user(&range, &ranges[i], sizeof(range)))
-				return -EFAULT;
-			if (range.offset > map->capacity ||
-			    range.count > map->capacity - range.offset)
-				return -EINVAL;
-			if (apply)
+				ret = -EFAULT;
+			else if (range.offset > map->capacity ||
+				 range.count > map->capacity - range.offset)
+				ret = -EINVAL;
+			else if (apply)
 				cbt_map_mark_both(map, range.offset,
 						  range.count);
 			/* a huge count must not keep every ctl waiting */
-			if (fatal_signal_pending(current))
-				return -EINTR;
+			if (!ret && fatal_signal_pending(current))
+				ret = -EINTR;
 			cond_resched();
 		}
-		if (apply)
+		if (apply || ret)
 			break;
 	}
-	*plen = sizeof(arg);
-	return 0;
+	mutex_unlock(&tracker->ctl_lock);
+	return ret;
 }
 
-/*
- * Test builds only (BLKSNAP_TESTING=y): the CBT switch of a snapshot TAKE,
- * without a snapshot, so that the test suite can see what writes marked.
+/* A switch that rebuilds the map allocates, so it can fail. */
+static bool tracker_cbt_must_rebuild(struct tracker *tracker)
+{
+	lockdep_assert_held(&tracker->ctl_lock);
+	return READ_ONCE(tracker->cbt_map->is_corrupted) ||
+	       tracker->cbt_map->capacity !=
+	       bdev_nr_sectors(tracker->filter.bdev);
+}
+
+/**
+ * tracker_cbt_switch() - Start a new change number (snapshot TAKE).
+ * @tracker: The tracker, its filter frozen by the caller.
+ * @rebuild: Switch only if the map must be rebuilt (true) or only if it
+ *	need not (false): TAKE runs the switches that can fail first.
+ *
+ * Context: may sleep.
+ * Return: 0 (also when nothing was to be done), or -ENOMEM from a rebuild.
  */
-static int ctl_test_cbt_switch(struct tracker *tracker)
+int tracker_cbt_switch(struct tracker *tracker, bool rebuild)
+{
+	int ret = 0;
+
+	mutex_lock(&tracker->ctl_lock);
+	if (tracker_cbt_must_rebuild(tracker) == rebuild)
+		ret = cbt_map_switch(tracker->cbt_map,
+				     bdev_nr_sectors(tracker->filter.bdev));
+	mutex_unlock(&tracker->ctl_lock);
+	return ret;
+}
+
+/**
+ * tracker_cbt_switch_test() - The CBT switch of a TAKE, without a snapshot.
+ * @tracker: The tracker.
+ *
+ * Test builds only (BLKSNAP_TESTING=y), so that the test suite can see what
+ * writes marked.
+ *
+ * Context: blkfilter_lock() held; may sleep.
+ * Return: 0, -ENOTTY in a build without tests, or a switch error.
+ */
+int tracker_cbt_switch_test(struct tracker *tracker)
 {
 	int ret;
 
-	lockdep_assert_held(&tracker->ctl_lock);
+	blkfilter_assert_locked();
 	if (!BLKSNAP_TESTING)
 		return -ENOTTY;
 	ret = blkfilter_freeze(&tracker->filter);
 	if (ret)
 		return ret;
+	mutex_lock(&tracker->ctl_lock);
 	ret = cbt_map_switch(tracker->cbt_map,
 			     bdev_nr_sectors(tracker->filter.bdev));
+	mutex_unlock(&tracker->ctl_lock);
 	blkfilter_unfreeze(&tracker->filter);
 	return ret;
-}
-
-static int ctl_snapshotadd(struct tracker *tracker, __u8 __user *buf,
-			   __u32 *plen)
-{
-	struct blksnap_snapshotadd arg;
-	uuid_t id;
-	int ret;
-
-	if (*plen < sizeof(arg))
-		return -EINVAL;
-	if (copy_from_user(&arg, buf, sizeof(arg)))
-		return -EFAULT;
-	import_uuid(&id, arg.id.b);
-	ret = snapshot_add_tracker(&id, tracker);
-	if (!ret)
-		*plen = sizeof(arg);
-	return ret;
-}
-
-static int ctl_snapshotinfo(struct tracker *tracker, __u8 __user *buf,
-			    __u32 *plen)
-{
-	struct blksnap_snapshotinfo info = {};
-	struct diff_area *da = tracker->diff_area;
-
-	blkfilter_assert_locked();
-	if (*plen < sizeof(info))
-		return -EINVAL;
-	if (da) {
-		info.error_code = READ_ONCE(da->error);
-		if (da->disk)
-			strscpy((char *)info.image, da->disk->disk_name,
-				sizeof(info.image));
-	}
-	if (copy_to_user(buf, &info, sizeof(info)))
-		return -EFAULT;
-	*plen = sizeof(info);
-	return 0;
 }
 
 static int tracker_ctl(struct blkfilter *flt, unsigned int cmd,
 		       __u8 __user *buf, __u32 *plen)
 {
-	struct tracker *tracker = to_tracker(flt);
-	int ret;
-
-	/* Snapshot membership is protected by blkfilter_lock(), held here. */
-	if (cmd == blkfilter_ctl_blksnap_snapshotadd)
-		return ctl_snapshotadd(tracker, buf, plen);
-	if (cmd == blkfilter_ctl_blksnap_snapshotinfo)
-		return ctl_snapshotinfo(tracker, buf, plen);
-
-	mutex_lock(&tracker->ctl_lock);
-	switch (cmd) {
-	case blkfilter_ctl_blksnap_cbtinfo:
-		ret = ctl_cbtinfo(tracker, buf, plen);
-		break;
-	case blkfilter_ctl_blksnap_cbtmap:
-		ret = ctl_cbtmap(tracker, buf, plen);
-		break;
-	case blkfilter_ctl_blksnap_cbtdirty:
-		ret = ctl_cbtdirty(tracker, buf, plen);
-		break;
-	case BLKSNAP_TEST_CTL_CBT_SWITCH:
-		ret = ctl_test_cbt_switch(tracker);
-		break;
-	default:
-		ret = -ENOTTY;
-		break;
-	}
-	mutex_unlock(&tracker->ctl_lock);
-	return ret;
+	return tracker_ctl_handler(to_tracker(flt), cmd, buf, plen);
 }
 
 static struct blkfilter_operations tracker_ops = {
@@ -350,12 +350,14 @@ static struct blkfilter_operations tracker_ops = {
 
 /**
  * tracker_init() - Register the "blksnap" filter with the filter layer.
+ * @ctl: Serves the filter's BLKFILTER_CTL commands.
  *
  * Context: module init; may sleep.
  * Return: 0 or a negative errno.
  */
-int tracker_init(void)
+int tracker_init(tracker_ctl_fn ctl)
 {
+	tracker_ctl_handler = ctl;
 	return blkfilter_register(&tracker_ops);
 }
 

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The snapshot image disk: /dev/blksnap-image_<major>:<minor>, one per
+ * device of a taken snapshot, showing the device as it was at TAKE.
+ *
+ * Reads of a copied chunk come from its region in the difference storage,
+ * reads of an untouched chunk from the original device, with the chunk's
+ * lock (struct diff_area) held shared until the read completes, so a
+ * concurrent copy-on-write (which holds it exclusively) can neither change
+ * the original under the read nor be half-seen.  Writes to the image copy
+ * the chunk first and then land in its region; they also mark the
+ * original's CBT map, so that the next incremental backup reads them.  An
+ * image bio succeeds only if the snapshot was still intact after its last
+ * piece of I/O completed (see image_piece()).
+ *
+ * The image's submit_bio runs inside the block layer's submission, where
+ * waiting for our own I/O would deadlock: bios go to a worker.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/blkdev.h>
+#include <linux/bio.h>
+#include <linux/sched/mm.h>
+#include <linux/xarray.h>
+#include <linux/workqueue.h>
+#include <linux/blksnap.h>
+#include "blkfilter.h"
+#include "cbt_map.h"
+#include "diff_area.h"
+#include "image.h"
+
+/**
+ * struct image - The image disk of one device of a taken snapshot.
+ * @da: The device's copy-on-write state (reference held until the disk is
+ *	freed).
+ * @disk: The disk; its private_data points back here.
+ * @orig_dev: The original's device number, the key of its name.
+ * @bio_lock: Protects @bios.
+ * @bios: Image bios waiting for @work.
+ * @work: Serves image bios outside the submitter's context.
+ *
+ * Lifetime: image_create() adds the disk; image_destroy() deletes it and
+ * drops the creator's reference on it.  The block layer keeps the disk
+ * while it is open; its ->free_disk frees the image and drops the
+ * diff_area reference.
+ */
+struct image {
+	struct diff_area *da;
+	struct gendisk *disk;
+	dev_t orig_dev;
+	spinlock_t bio_lock;		/* protects @bios */
+	struct bio_list bios;
+	struct work_struct work;
+};
+
+static struct workqueue_struct *image_wq;
+
+/*
+ * Original device number -> the image carrying the name
+ * "blksnap-image_<major>:<minor>", from before add_disk() until after
+ * del_gendisk().  A second image of the same number (a snapshot of a
+ * device re-created with the number of one whose snapshot still exists)
+ * is refused here, before add_disk() would fail on the sysfs name.
+ */
+static DEFINE_XARRAY(image_names);
+
+/* Submit the [offset, offset + size) sectors of @bio to @bdev at @sector. */
+static int image_piece_io(struct bio *bio, sector_t offset, sector_t size,
+			  struct block_device *bdev, sector_t sector)
+{
+	struct bio *clone;
+	int ret;
+
+	clone = bio_alloc_clone(bdev, bio, GFP_NOIO, blkfilter_bio_set());
+	if (!clone)
+		return -ENOMEM;
+	bio_trim(clone, offset, size);
+	clone->bi_iter.bi_sector = sector;
+	clone->bi_opf = bio_op(bio) | REQ_SYNC;
+	ret = submit_bio_wait(clone);
+	bio_put(clone);
+	return ret;
+}
+
+/*
+ * One piece of an image bio, [offset, offset + len) of @bio at image
+ * sector @pos, all within one chunk whose lock the caller holds.  The
+ * state is checked before and again after the I/O: a piece read from the
+ * original can only have seen a write that skipped copy-on-write if that
+ * write was submitted after copy-on-write stopped, i.e. before our I/O
+ * completed, so the second check (after the completion's barrier) sees it.
+ */
+static int image_piece(struct diff_area *da, struct bio *bio,
+		       sector_t offset, sector_t len, sector_t pos)
+{
+	unsigned long nr = diff_area_chunk_nr(da, pos);
+	sector_t in = pos & (diff_area_chunk_sectors(da) - 1);
+	bool write = op_is_write(bio_op(bio));
+	struct diff_area_writer w;
+	struct block_device *bdev;
+	sector_t sector;
+	bool found;
+	int ret;
+
+	if (diff_area_is_broken(da))
+		return -EIO;
+	found = diff_area_find_chunk(da, nr, &bdev, &sector);
+	if (!found && write) {
+		/* an image write lands in the chunk's copy, made first */
+		ret = diff_area_copy_chunk(da, nr);
+		if (ret) {
+			diff_area_set_corrupted(da, ret);
+			return ret;
+		}
+		found = diff_area_find_chunk(da, nr, &bdev, &sector);
+	}
+	if (!found) {
+		bdev = da->orig_bdev;	/* untouched: read the original */
+		sector = pos - in;
+	}
+	if (write)
+		diff_area_writer_mark(&w);
+	ret = image_piece_io(bio, offset, len, bdev, sector + in);
+	if (write)
+		diff_area_writer_unmark(&w);
+	smp_mb();	/* the I/O's completion, then the state */
+	if (!ret && diff_area_is_broken(da))
+		ret = -EIO;
+	return ret;
+}
+
+/* Serve an image bio chunk by chunk, each piece under its chunk's lock. */
+static int image_bio_do(struct diff_area *da, struct bio *bio)
+{
+	sector_t pos = bio->bi_iter.bi_sector;
+	sector_t end = bio_end_sector(bio);
+	sector_t offset = 0;
+	bool write = op_is_write(bio_op(bio));
+	int ret = 0;
+
+	if (end > da->capacity)
+		return -EIO;
+	if (write)
+		cbt_map_mark_both(da->cbt_map, pos, end - pos);
+	while (pos < end && !ret) {
+		unsigned long nr = diff_area_chunk_nr(da, pos);
+		sector_t in = pos & (diff_area_chunk_sectors(da) - 1);
+		sector_t len = min(end - pos, diff_area_chunk_sectors(da) - in);
+		struct rw_semaphore *lock = diff_area_chunk_lock(da, nr);
+
+		if (write)
+			down_write(lock);
+		else
+			down_read(lock);
+		ret = image_piece(da, bio, offset, len, pos);
+		if (write)
+			up_write(lock);
+		else
+			up_read(lock);
+		pos += len;
+		offset += len;
+	}
+	return ret ? -EIO : 0;
+}
+
+static void image_work_fn(struct work_struct *work)
+{
+	struct image *img = container_of(work, struct image, work);
+	unsigned int noio = memalloc_noio_save();
+	struct bio *bio;
+
+	for (;;) {
+		spin_lock_irq(&img->bio_lock);
+		bio = bio_list_pop(&img->bios);
+		spin_unlock_irq(&img->bio_lock);
+		if (!bio)
+			break;
+		if (image_bio_do(img->da, bio))
+			bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+	}
+	memalloc_noio_restore(noio);
+}
+
+static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
+{
+	struct image *img = bio->bi_bdev->bd_disk->private_data;
+	unsigned long flags;
+
+	if (diff_area_is_broken(img->da)) {
+		bio_io_error(bio);
+		return SUBMIT_BIO_RET_NONE;
+	}
+	if (!bio_sectors(bio)) {		/* an empty flush */
+		bio_endio(bio);
+		return SUBMIT_BIO_RET_NONE;
+	}
+	spin_lock_irqsave(&img->bio_lock, flags);
+	bio_list_add(&img->bios, bio);
+	spin_unlock_irqrestore(&img->bio_lock, flags);
+	queue_work(image_wq, &img->work);
+	return SUBMIT_BIO_RET_NONE;
+}
+
+/*
+ * The disk's last reference is gone (after its last close, or at DESTROY).
+ * This may run after the block layer has dropped the module reference of
+ * the last opener: module exit waits for the diff_area count and a tasks
+ * RCU grace period (diff_area_exit()).
+ */
+static void image_free_disk(struct gendisk *disk)
+{
+	struct image *img = disk->private_data;
+
+	if (!img)
+		return;
+	diff_area_put(img->da);
+	kfree(img);
+}
+
+static const struct block_device_operations image_fops = {
+	.owner = THIS_MODULE,
+	.submit_bio = image_submit_bio,
+	.free_disk = image_free_disk,
+};
+
+/**
+ * image_create() - Create and add the image disk of a device.
+ * @da: The device's copy-on-write state (the image takes a reference).
+ *
+ * Context: may sleep.
+ * Return: the image, ERR_PTR(-EEXIST) if an image of the same device
+ * number exists (a snapshot of an earlier device with that number was not
+ * destroyed), or another ERR_PTR (nothing is left behind).
+ */
+struct image *image_create(struct diff_area *da)
+{
+	struct gendisk *disk;
+	struct image *img;
+	int ret;
+
+	img = kzalloc(sizeof(*img), GFP_KERNEL);
+	if (!img)
+		return ERR_PTR(-ENOMEM);
+	img->orig_dev = da->dev_id;
+	spin_lock_init(&img->bio_lock);
+	bio_list_init(&img->bios);
+	INIT_WORK(&img->work, image_work_fn);
+	ret = xa_insert(&image_names, img->orig_dev, img, GFP_KERNEL);
+	if (ret) {
+		ret = ret == -EBUSY ? -EEXIST : ret;
+		goto out_free_image;
+	}
+	disk = blksnap_alloc_disk(bdev_logical_block_size(da->orig_bdev),
+				  bdev_physical_block_size(da->orig_bdev));
+	if (IS_ERR(disk)) {
+		ret = PTR_ERR(disk);
+		goto out_erase_name;
+	}
+	disk->fops = &image_fops;
+	disk->private_data = img;
+	disk->flags |= GENHD_FL_NO_PART;
+	snprintf(disk->disk_name, sizeof(disk->disk_name), "%s_%u:%u",
+		 BLKSNAP_IMAGE_NAME, MAJOR(img->orig_dev), MINOR(img->orig_dev));
+	set_capacity(disk, da->capacity);
+	img->da = da;
+	img->disk = disk;
+	ret = add_disk(disk);		/* bios may arrive from here on */
+	if (ret) {
+		/*
+		 * The disk was not added (GD_ADDED unset): put_disk() frees it
+		 * without calling ->free_disk (6.1 and 6.12 alike).  Clear the
+		 * pointer all the same, should a kernel call it.
+		 */
+		disk->private_data = NULL;
+		put_disk(disk);
+		goto out_erase_name;
+	}
+	/* ->free_disk owns @img and this diff_area reference from now on */
+	diff_area_get(da);
+	return img;
+
+out_erase_name:
+	xa_erase(&image_names, img->orig_dev);
+out_free_image:
+	kfree(img);
+	return ERR_PTR(ret);
+}
+
+/**
+ * image_destroy() - Take an image away (snapshot destroyed or TAKE failed).
+ * @img: The image; not to be used by the caller afterwards.
+ *
+ * The caller has stopped the diff_area (diff_area_stop()), so an image
+ * still open fails every I/O from now on; the image lives until it is
+ * closed.
+ *
+ * Context: may sleep.
+ */
+void image_destroy(struct image *img)
+{
+	struct gendisk *disk = img->disk;
+
+	del_gendisk(disk);		/* the name is free again */
+	xa_erase(&image_names, img->orig_dev);
+	flush_work(&img->work);
+	put_disk(disk);
+}
+
+/**
+ * image_name() - The image disk's name, without "/dev/".
+ * @img: The image.
+ *
+ * Return: the name, valid as long as the caller keeps the image.
+ */
+const char *image_name(const struct image *img)
+{
+	return img->disk->disk_name;
+}
+
+/**
+ * image_init() - Create the workqueue that serves image I/O.
+ *
+ * Context: module init; may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+int image_init(void)
+{
+	image_wq = alloc_workqueue("blksnap-image", WQ_MEM_RECLAIM, 0);
+	return image_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * image_exit() - Destroy the workqueue.
+ *
+ * Every image is gone: module exit runs after the last snapshot was
+ * destroyed and diff_area_exit() saw the last diff_area freed.
+ * Context: module exit; may sleep.
+ */
+void image_exit(void)
+{
+	destroy_workqueue(image_wq);
+}
