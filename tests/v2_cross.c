@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <time.h>
+#include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
@@ -299,6 +300,58 @@ TEST_F(x, events)
 		EXPECT_EQ(-ESRCH, w[i].ret) TH_LOG("waiter %d", i);
 		EXPECT_GT(5.0, w[i].secs);
 	}
+}
+
+/* Run a shell command, its stdout into @out; the exit code or -1. */
+static int run(char *out, size_t len, const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	size_t n;
+	int st;
+
+	if (!f)
+		return -1;
+	n = fread(out, 1, len - 1, f);
+	out[n] = 0;
+	st = pclose(f);
+	fprintf(stderr, "# $ %s -> %d\n#   %s\n", cmd,
+		WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* blksnapctl (v3 only) keeps working while a v2 agent holds a snapshot. */
+TEST_F(x, blksnapctl_while_v2_holds_snapshot)
+{
+	struct blk_snap_image_info img[1];
+	struct blk_snap_uuid id;
+	char out[4096], want[64], uuid[40];
+	unsigned int n;
+
+	if (access("/usr/sbin/blksnapctl", X_OK))
+		SKIP(return, "no /usr/sbin/blksnapctl in the guest");
+	ASSERT_EQ(0, v2_create(self->fd, &self->d[0], 1, &id));
+	ASSERT_EQ(0, v2_append_range(self->fd, &id, self->stor, 0, NSECT));
+	ASSERT_EQ(0, v2_take(self->fd, &id));
+	ASSERT_EQ(0, v2_collect_images(self->fd, &id, img, 1, &n));
+	snprintf(uuid, sizeof(uuid),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 id.b[0], id.b[1], id.b[2], id.b[3], id.b[4], id.b[5], id.b[6],
+		 id.b[7], id.b[8], id.b[9], id.b[10], id.b[11], id.b[12],
+		 id.b[13], id.b[14], id.b[15]);
+
+	EXPECT_EQ(0, run(out, sizeof(out),
+			 "/usr/sbin/blksnapctl snapshot list 2>&1"));
+	EXPECT_NE(NULL, strstr(out, uuid)) TH_LOG("%s not listed", uuid);
+	EXPECT_EQ(0, run(out, sizeof(out),
+			 "/usr/sbin/blksnapctl snapshot info /dev/ram0 2>&1"));
+	snprintf(want, sizeof(want), "/dev/" BLK_SNAP_IMAGE_NAME "%u",
+		 img[0].image_dev_id.mn);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s not shown", want);
+	EXPECT_EQ(0, run(out, sizeof(out),
+			 "/usr/sbin/blksnapctl cbtinfo /dev/ram0 2>&1"));
+	if (!run(out, sizeof(out), "/usr/sbin/blksnapctl status 2>&1"))
+		EXPECT_NE(NULL, strstr(out, uuid)) TH_LOG("status: %s", out);
+	EXPECT_EQ(0, v2_destroy(self->fd, &id));
 }
 
 /*
