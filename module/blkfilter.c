@@ -75,6 +75,8 @@
  * @dying: Set by the del_gendisk hook; the gc worker detaches the entry.
  * @media_changed: A media-change hook could not tell the filter at once
  *	(the filter was frozen); the gc worker does it.
+ * @pins: The entry holds a reference on the filter's module (every attach
+ *	but one with BLKFILTER_ATTACH_NOPIN).
  * @lock: Protects @deferred.
  * @deferred: Bios handed to the worker by blkfilter_defer_bio().
  * @work: Works off @deferred outside any nested submission.
@@ -92,6 +94,7 @@ struct bf_entry {
 	bool dead;
 	bool dying;
 	bool media_changed;
+	bool pins;
 	spinlock_t lock;		/* protects @deferred */
 	struct bio_list deferred;
 	struct work_struct work;
@@ -638,7 +641,7 @@ static void bf_unpublish(struct bf_entry *e)
  */
 static void bf_release(struct bf_entry *e)
 {
-	struct module *owner = e->ops->owner;
+	struct module *owner = e->pins ? e->ops->owner : NULL;
 
 	synchronize_rcu();		/* no bio-path lookup returns @e */
 	flush_work(&e->work);		/* deferred bios still filtered */
@@ -653,7 +656,8 @@ static void bf_release(struct bf_entry *e)
 	e->ops->detach(e->flt);
 	put_device(&e->bdev->bd_device);
 	call_rcu(&e->rcu, bf_entry_free_rcu);
-	module_put(owner);
+	if (owner)
+		module_put(owner);
 }
 
 /* Detach @e with bf_mutex held throughout. */
@@ -711,17 +715,31 @@ static int bf_attach_refused(struct block_device *bdev,
 	return 0;
 }
 
-static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
+/**
+ * blkfilter_attach() - Attach a filter to a block device.
+ * @bdev: The device (the caller keeps it open until this returns).
+ * @name: The filter's name.
+ * @flags: 0 (the attachment holds a reference on the filter's module, as
+ *	BLKFILTER_ATTACH does), or BLKFILTER_ATTACH_NOPIN: it holds none, and
+ *	blkfilter_unregister() detaches it (module unload).
+ *
+ * The file system on @bdev is frozen while the filter is attached.
+ *
+ * Context: may sleep; blkfilter_lock() not held.
+ * Return: 0, -ENOENT (no such filter, or its module is going away),
+ * -EALREADY (this filter is attached), -EBUSY (another one is), -ENODEV
+ * (the disk is going away), -EOPNOTSUPP (DAX), or the filter's or the
+ * freeze's errno.
+ */
+int blkfilter_attach(struct block_device *bdev, const char *name,
+		     unsigned int flags)
 {
 	const struct blkfilter_operations *ops;
-	char name[BLKFILTER_NAME_LENGTH];
 	struct blkfilter *flt;
 	struct bf_entry *e;
+	bool pins = !(flags & BLKFILTER_ATTACH_NOPIN);
 	int ret;
 
-	ret = bf_copy_name(name, argp);
-	if (ret)
-		return ret;
 	/* refuse before allocating and freezing; checked again below */
 	mutex_lock(&bf_mutex);
 	ret = bf_attach_refused(bdev, bf_find_ops(name));
@@ -757,7 +775,7 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	ret = bf_attach_refused(bdev, ops);
 	if (ret)
 		goto out_unlock;
-	if (!try_module_get(ops->owner)) {
+	if (pins && !try_module_get(ops->owner)) {
 		ret = -ENOENT;
 		goto out_unlock;
 	}
@@ -773,6 +791,7 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	e->ops = ops;
 	e->bdev = bdev;
 	e->disk = bdev->bd_disk;
+	e->pins = pins;
 	get_device(&bdev->bd_device);
 	hash_add_rcu(bf_hash, &e->hnode, (unsigned long)bdev);
 	atomic_inc(&bf_nr_attached);
@@ -790,7 +809,8 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	return 0;
 
 out_put_module:
-	module_put(ops->owner);
+	if (pins)
+		module_put(ops->owner);
 out_unlock:
 	mutex_unlock(&bf_mutex);
 	bdev_thaw(bdev);
@@ -801,18 +821,39 @@ out_free_entry:
 	return ret;
 }
 
-static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
+static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 {
 	char name[BLKFILTER_NAME_LENGTH];
-	struct bf_entry *e;
 	int ret;
 
 	ret = bf_copy_name(name, argp);
 	if (ret)
 		return ret;
+	return blkfilter_attach(bdev, name, 0);
+}
 
-	mutex_lock(&bf_mutex);
-	e = bf_lookup(bdev);
+/* The entry of the device numbered @dev; bf_mutex held. */
+static struct bf_entry *bf_lookup_dev(dev_t dev)
+{
+	struct bf_entry *e;
+	int bkt;
+
+	lockdep_assert_held(&bf_mutex);
+	hash_for_each(bf_hash, bkt, e, hnode)
+		if (e->bdev->bd_dev == dev)
+			return e;
+	return NULL;
+}
+
+/*
+ * A user-requested detach of @e (NULL: nothing attached), entered with
+ * bf_mutex held, which it releases.
+ */
+static int bf_detach_requested(struct bf_entry *e, const char *name)
+{
+	int ret;
+
+	lockdep_assert_held(&bf_mutex);
 	if (!e) {
 		ret = -ENOENT;
 		goto out_unlock;
@@ -839,6 +880,78 @@ static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
 out_unlock:
 	mutex_unlock(&bf_mutex);
 	return ret;
+}
+
+static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
+{
+	char name[BLKFILTER_NAME_LENGTH];
+	int ret;
+
+	ret = bf_copy_name(name, argp);
+	if (ret)
+		return ret;
+	mutex_lock(&bf_mutex);
+	return bf_detach_requested(bf_lookup(bdev), name);
+}
+
+/**
+ * blkfilter_detach_dev() - Detach a filter from the device numbered @dev,
+ * as BLKFILTER_DETACH on its file descriptor would.
+ * @dev: The device number (whole disk or partition).
+ * @name: The filter's name.
+ *
+ * Context: may sleep; blkfilter_lock() not held.
+ * Return: 0, -ENOENT (nothing attached), -EINVAL (another filter is), or
+ * the filter's refusal (->may_detach).
+ */
+int blkfilter_detach_dev(dev_t dev, const char *name)
+{
+	mutex_lock(&bf_mutex);
+	return bf_detach_requested(bf_lookup_dev(dev), name);
+}
+
+/**
+ * blkfilter_find_dev() - The filter @ops attached to the device numbered
+ * @dev.
+ * @dev: The device number.
+ * @ops: The filter.
+ *
+ * Context: blkfilter_lock() held; the result is valid until it is dropped.
+ * Return: the filter, or NULL.
+ */
+struct blkfilter *blkfilter_find_dev(dev_t dev,
+				     const struct blkfilter_operations *ops)
+{
+	struct bf_entry *e = bf_lookup_dev(dev);
+
+	return e && e->ops == ops ? e->flt : NULL;
+}
+
+/**
+ * blkfilter_for_each() - Call @fn for every device filter @ops is attached to.
+ * @ops: The filter.
+ * @fn: Called with each filter object and @data; a non-zero return stops
+ *	the walk and is returned.
+ * @data: Passed to @fn.
+ *
+ * Context: blkfilter_lock() held (@fn must not drop it).
+ * Return: 0 or the first non-zero return of @fn.
+ */
+int blkfilter_for_each(const struct blkfilter_operations *ops,
+		       int (*fn)(struct blkfilter *flt, void *data), void *data)
+{
+	struct bf_entry *e;
+	int bkt, ret;
+
+	lockdep_assert_held(&bf_mutex);
+	hash_for_each(bf_hash, bkt, e, hnode) {
+		if (e->ops != ops)
+			continue;
+		ret = fn(e->flt, data);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int bf_ioctl_ctl(struct block_device *bdev, void __user *argp)
@@ -1257,13 +1370,23 @@ int blkfilter_register(struct blkfilter_operations *ops)
  * blkfilter_unregister() - Remove a filter registered by blkfilter_register().
  * @ops: The filter's operations.
  *
- * No device can have the filter attached: each attachment holds a
- * reference on @ops->owner, so this runs only when none is left.
+ * Attachments made with BLKFILTER_ATTACH_NOPIN are detached here (module
+ * unload); the others hold a reference on @ops->owner, so none is left.
  * Context: may sleep.
  */
 void blkfilter_unregister(struct blkfilter_operations *ops)
 {
+	struct hlist_node *tmp;
+	struct bf_entry *e;
+	int bkt;
+
 	mutex_lock(&bf_mutex);
+	hash_for_each_safe(bf_hash, bkt, tmp, e, hnode) {
+		if (e->ops != ops)
+			continue;
+		WARN_ON_ONCE(e->pins);
+		bf_detach(e);
+	}
 	list_del(&ops->link);
 	mutex_unlock(&bf_mutex);
 }
