@@ -103,16 +103,18 @@ static int v2_tracker_remove(const struct blk_snap_tracker_remove __user *uarg)
 	return ret == -ENOENT ? -ENODATA : ret;		/* Decision 6 */
 }
 
-static void v2_cbt_info(struct blk_snap_cbt_info *out,
-			const struct tracker_cbt_info *in)
+static void v2_cbt_info(struct blk_snap_cbt_info *out, struct tracker *tracker)
 {
+	struct tracker_cbt_info info;
+
+	tracker_cbt_info(tracker, &info);
 	memset(out, 0, sizeof(*out));			/* the holes too */
-	v2_dev_id(&out->dev_id, in->dev_id);
-	out->blk_size = in->blk_size;
-	out->device_capacity = (u64)in->capacity << SECTOR_SHIFT;
-	out->blk_count = in->blk_count;
-	export_uuid(out->generation_id.b, &in->generation_id);
-	out->snap_number = in->changes_number;
+	v2_dev_id(&out->dev_id, tracker->dev_id);
+	out->blk_size = info.block_size;
+	out->device_capacity = info.capacity;
+	out->blk_count = info.block_count;
+	export_uuid(out->generation_id.b, &info.generation_id);
+	out->snap_number = info.changes_number;
 }
 
 /*
@@ -122,8 +124,8 @@ static void v2_cbt_info(struct blk_snap_cbt_info *out,
 static int v2_tracker_collect(struct blk_snap_tracker_collect __user *uarg)
 {
 	struct blk_snap_tracker_collect arg;
-	struct tracker_cbt_info *info = NULL;
 	struct blk_snap_cbt_info *out = NULL;
+	struct tracker **trackers = NULL;
 	u32 count = 0, i;
 	int ret;
 
@@ -131,19 +133,21 @@ static int v2_tracker_collect(struct blk_snap_tracker_collect __user *uarg)
 		return -EFAULT;
 	if (arg.cbt_info_array) {
 		count = min_t(u32, arg.count, V2_MAX_COUNT);
-		info = v2_out_array(count, sizeof(*info));
+		trackers = v2_out_array(count, sizeof(*trackers));
 		out = v2_out_array(count, sizeof(*out));
-		if (!info || !out) {
+		if (!trackers || !out) {
 			ret = -ENOMEM;
 			goto out_free;
 		}
 	}
-	ret = tracker_collect(info, &count);
+	ret = tracker_collect(trackers, &count);
 	if (ret && ret != -ENODATA)
 		goto out_free;
-	if (!ret && info) {
-		for (i = 0; i < count; i++)
-			v2_cbt_info(&out[i], &info[i]);
+	if (!ret && trackers) {
+		for (i = 0; i < count; i++) {
+			v2_cbt_info(&out[i], trackers[i]);
+			tracker_put(trackers[i]);
+		}
 		if (copy_to_user((void __user *)arg.cbt_info_array, out,
 				 array_size(count, sizeof(*out)))) {
 			ret = -EFAULT;
@@ -154,7 +158,7 @@ static int v2_tracker_collect(struct blk_snap_tracker_collect __user *uarg)
 		ret = -EFAULT;
 out_free:
 	kvfree(out);
-	kvfree(info);
+	kvfree(trackers);
 	return ret;
 }
 
@@ -182,13 +186,14 @@ v2_tracker_read_cbt_map(const struct blk_snap_tracker_read_cbt_bitmap __user *ua
 
 /*
  * The ranges are those of the device dev_id names; the dev_id of an image
- * marks its original's map (the image's sectors are the original's).
+ * marks its original's map (the image's sectors are the original's).  The
+ * v2 range has the layout of struct blksnap_sectors.
  */
 static int
 v2_tracker_mark_dirty_blocks(const struct blk_snap_tracker_mark_dirty_blocks __user *uarg)
 {
 	struct blk_snap_tracker_mark_dirty_blocks arg;
-	struct blksnap_sectors *ranges;
+	const struct blksnap_sectors __user *ranges;
 	struct tracker *tracker;
 	dev_t dev;
 	int ret;
@@ -210,17 +215,8 @@ v2_tracker_mark_dirty_blocks(const struct blk_snap_tracker_mark_dirty_blocks __u
 		tracker = snapshot_get_image_tracker(dev);
 	if (!tracker)
 		return -ENODEV;				/* Decision 6 */
-	if (!arg.count)			/* nothing to mark, as v3 cbtdirty */
-		goto out_put;
-	ranges = vmemdup_user((const void __user *)arg.dirty_blocks_array,
-			      array_size(arg.count, sizeof(*ranges)));
-	if (IS_ERR(ranges)) {
-		ret = PTR_ERR(ranges);
-		goto out_put;
-	}
+	ranges = (const struct blksnap_sectors __user *)arg.dirty_blocks_array;
 	ret = tracker_cbt_mark_dirty(tracker, ranges, arg.count);
-	kvfree(ranges);
-out_put:
 	tracker_put(tracker);
 	return ret;
 }
@@ -289,7 +285,7 @@ static int v2_snapshot_create(struct blk_snap_snapshot_create __user *uarg)
 	for (i = 0; i < arg.count && !ret; i++) {
 		struct tracker *tracker = tracker_find_dev(devs[i]);
 
-		ret = tracker ? snapshot_add_tracker(&id, tracker) : -ENODEV;
+		ret = tracker ? snapshot_add_device(&id, tracker) : -ENODEV;
 	}
 	blkfilter_unlock();
 	if (ret)
@@ -522,22 +518,24 @@ static struct miscdevice ctl_v2_misc = {
 };
 
 /**
- * ctl_v2_init() - Register /dev/blksnap (the v2 interface).
+ * blksnap_ctl_v2_init() - Register /dev/blksnap (the v2 interface).
  *
  * Context: module init; may sleep.
  * Return: 0 or a negative errno from misc_register().
  */
-int ctl_v2_init(void)
+int blksnap_ctl_v2_init(void)
 {
 	return misc_register(&ctl_v2_misc);
 }
 
 /**
- * ctl_v2_exit() - Remove /dev/blksnap.
+ * blksnap_ctl_v2_exit() - Remove /dev/blksnap.
  *
+ * After this returns no new ioctl can start; callers already inside hold a
+ * module reference through their open file.
  * Context: module exit; may sleep.
  */
-void ctl_v2_exit(void)
+void blksnap_ctl_v2_exit(void)
 {
 	misc_deregister(&ctl_v2_misc);
 }
