@@ -23,10 +23,9 @@
  * the ABI: the direction bits of all ioctls but TRACKER_REMOVE and
  * SNAPSHOT_APPEND_STORAGE do not match the data flow (five are reversed,
  * five lack the read bit of an output field; the numeric values are what
- * matter), and the structures
- * carry native pointers, so layouts and ioctl numbers differ between 64-bit
- * and 32-bit user space (there is no 32-bit compat path: a 32-bit caller on
- * a 64-bit kernel gets -ENOTTY).
+ * matter), and the structures carry native pointers, so layouts and ioctl
+ * numbers differ between 64-bit and 32-bit user space (there is no 32-bit
+ * compat path: a 32-bit caller on a 64-bit kernel gets -ENOTTY).
  */
 #ifndef _UAPI_LINUX_BLK_SNAP_H
 #define _UAPI_LINUX_BLK_SNAP_H
