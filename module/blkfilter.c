@@ -76,7 +76,7 @@
  * @media_changed: A media-change hook could not tell the filter at once
  *	(the filter was frozen); the gc worker does it.
  * @pins: The entry holds a reference on the filter's module (every attach
- *	but one with BLKFILTER_ATTACH_NOPIN).
+ *	but one made by blkfilter_attach() without @pin_module).
  * @lock: Protects @deferred.
  * @deferred: Bios handed to the worker by blkfilter_defer_bio().
  * @work: Works off @deferred outside any nested submission.
@@ -719,9 +719,9 @@ static int bf_attach_refused(struct block_device *bdev,
  * blkfilter_attach() - Attach a filter to a block device.
  * @bdev: The device (the caller keeps it open until this returns).
  * @name: The filter's name.
- * @flags: 0 (the attachment holds a reference on the filter's module, as
- *	BLKFILTER_ATTACH does), or BLKFILTER_ATTACH_NOPIN: it holds none, and
- *	blkfilter_unregister() detaches it (module unload).
+ * @pin_module: Hold a reference on the filter's module as BLKFILTER_ATTACH
+ *	does; without it blkfilter_unregister() detaches the filter (module
+ *	unload).
  *
  * The file system on @bdev is frozen while the filter is attached.
  *
@@ -732,12 +732,12 @@ static int bf_attach_refused(struct block_device *bdev,
  * freeze's errno.
  */
 int blkfilter_attach(struct block_device *bdev, const char *name,
-		     unsigned int flags)
+		     bool pin_module)
 {
 	const struct blkfilter_operations *ops;
 	struct blkfilter *flt;
 	struct bf_entry *e;
-	bool pins = !(flags & BLKFILTER_ATTACH_NOPIN);
+	bool pins = pin_module;
 	int ret;
 
 	/* refuse before allocating and freezing; checked again below */
@@ -829,7 +829,7 @@ static int bf_ioctl_attach(struct block_device *bdev, void __user *argp)
 	ret = bf_copy_name(name, argp);
 	if (ret)
 		return ret;
-	return blkfilter_attach(bdev, name, 0);
+	return blkfilter_attach(bdev, name, true);
 }
 
 /* The entry of the device numbered @dev; bf_mutex held. */
@@ -895,8 +895,8 @@ static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
 }
 
 /**
- * blkfilter_detach_dev() - Detach a filter from the device numbered @dev,
- * as BLKFILTER_DETACH on its file descriptor would.
+ * blkfilter_detach() - Detach a filter from the device numbered @dev, as
+ * BLKFILTER_DETACH on its file descriptor would.
  * @dev: The device number (whole disk or partition).
  * @name: The filter's name.
  *
@@ -904,23 +904,22 @@ static int bf_ioctl_detach(struct block_device *bdev, void __user *argp)
  * Return: 0, -ENOENT (nothing attached), -EINVAL (another filter is), or
  * the filter's refusal (->may_detach).
  */
-int blkfilter_detach_dev(dev_t dev, const char *name)
+int blkfilter_detach(dev_t dev, const char *name)
 {
 	mutex_lock(&bf_mutex);
 	return bf_detach_requested(bf_lookup_dev(dev), name);
 }
 
 /**
- * blkfilter_find_dev() - The filter @ops attached to the device numbered
- * @dev.
+ * blkfilter_find() - The filter @ops attached to the device numbered @dev.
  * @dev: The device number.
  * @ops: The filter.
  *
  * Context: blkfilter_lock() held; the result is valid until it is dropped.
  * Return: the filter, or NULL.
  */
-struct blkfilter *blkfilter_find_dev(dev_t dev,
-				     const struct blkfilter_operations *ops)
+struct blkfilter *blkfilter_find(dev_t dev,
+				 const struct blkfilter_operations *ops)
 {
 	struct bf_entry *e = bf_lookup_dev(dev);
 
@@ -1370,7 +1369,7 @@ int blkfilter_register(struct blkfilter_operations *ops)
  * blkfilter_unregister() - Remove a filter registered by blkfilter_register().
  * @ops: The filter's operations.
  *
- * Attachments made with BLKFILTER_ATTACH_NOPIN are detached here (module
+ * Attachments made without @pin_module are detached here (module
  * unload); the others hold a reference on @ops->owner, so none is left.
  * Context: may sleep.
  */

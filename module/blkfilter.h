@@ -98,14 +98,11 @@ struct blkfilter {
 int blkfilter_register(struct blkfilter_operations *ops);
 void blkfilter_unregister(struct blkfilter_operations *ops);
 
-/* blkfilter_attach(): the attachment holds no module reference. */
-#define BLKFILTER_ATTACH_NOPIN	0x1
-
 int blkfilter_attach(struct block_device *bdev, const char *name,
-		     unsigned int flags);
-int blkfilter_detach_dev(dev_t dev, const char *name);
-struct blkfilter *blkfilter_find_dev(dev_t dev,
-				     const struct blkfilter_operations *ops);
+		     bool pin_module);
+int blkfilter_detach(dev_t dev, const char *name);
+struct blkfilter *blkfilter_find(dev_t dev,
+				 const struct blkfilter_operations *ops);
 int blkfilter_for_each(const struct blkfilter_operations *ops,
 		       int (*fn)(struct blkfilter *flt, void *data),
 		       void *data);

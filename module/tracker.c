@@ -361,7 +361,7 @@ struct tracker *tracker_find_dev(dev_t dev)
 	struct blkfilter *flt;
 
 	blkfilter_assert_locked();
-	flt = blkfilter_find_dev(dev, &tracker_ops);
+	flt = blkfilter_find(dev, &tracker_ops);
 	return flt ? to_tracker(flt) : NULL;
 }
 
@@ -411,8 +411,7 @@ int tracker_attach_dev(dev_t dev, bool *attached)
 	ret = bdev_ref_open_dev(dev, false, NULL, &ref);
 	if (ret)
 		return ret;
-	ret = blkfilter_attach(ref.bdev, tracker_ops.name,
-			       BLKFILTER_ATTACH_NOPIN);
+	ret = blkfilter_attach(ref.bdev, tracker_ops.name, false);
 	bdev_ref_close(&ref);
 	if (!ret)
 		*attached = true;
@@ -429,7 +428,7 @@ int tracker_attach_dev(dev_t dev, bool *attached)
  */
 int tracker_detach_dev(dev_t dev)
 {
-	int ret = blkfilter_detach_dev(dev, tracker_ops.name);
+	int ret = blkfilter_detach(dev, tracker_ops.name);
 
 	return ret == -EINVAL ? -ENOENT : ret;	/* another filter's */
 }
