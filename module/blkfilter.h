@@ -7,11 +7,13 @@
  * BLKFILTER_ATTACH/DETACH/CTL ioctls.  Stock kernels have none of it, so this
  * layer provides the same shape from inside the module: a filter registers a
  * struct blkfilter_operations under its name, user space attaches it to a
- * device with BLKFILTER_ATTACH on the device's own file descriptor, and from
- * then on every bio submitted to that device is offered to ops->submit_bio.
+ * device with BLKFILTER_ATTACH on the device's own file descriptor (or a
+ * front end of the module does with blkfilter_attach()), and from then on
+ * every bio submitted to that device is offered to ops->submit_bio.
  *
- * The layer is the only part of the module that touches ftrace.  Filters see
- * nothing of it; they embed a struct blkfilter in their own per-device object.
+ * Only the layer's blkfilter_ftrace.c touches ftrace.  Filters see nothing
+ * of it (they include only this header); they embed a struct blkfilter in
+ * their own per-device object.
  */
 #ifndef BLKSNAP_BLKFILTER_H
 #define BLKSNAP_BLKFILTER_H
@@ -28,19 +30,22 @@ struct module;
 /**
  * struct blkfilter_operations - What a filter provides to the filter layer.
  * @link: Entry in the layer's list of registered filters (layer-private).
- * @owner: Module that implements the filter; attach takes a reference on it.
+ * @owner: Module that implements the filter; BLKFILTER_ATTACH takes a
+ *         reference on it (see blkfilter_attach()).
  * @name: Name user space passes in struct blkfilter_name (at most
  *        BLKFILTER_NAME_LENGTH - 1 characters).
- * @attach: Create the filter's per-device object for @bdev.  Called from the
- *          BLKFILTER_ATTACH ioctl with the device's file system frozen and
- *          the layer's attach lock held.  May sleep.  Returns the embedded
+ * @attach: Create the filter's per-device object for @bdev.  Called from
+ *          blkfilter_attach() (the BLKFILTER_ATTACH ioctl) with the
+ *          device's file system frozen and blkfilter_lock() held.  May sleep.  Returns the embedded
  *          struct blkfilter, or an ERR_PTR().
  * @detach: Release the per-device object.  Called once per successful
  *          attach, after the layer has made sure no ->submit_bio, ->ctl or
  *          deferred bio is running or will run for @flt.  May sleep.
- * @may_detach: Optional.  Called for a user-requested BLKFILTER_DETACH
- *          before anything changes; a negative errno refuses the detach and
- *          is returned to user space.  Never called when the device goes away.
+ * @may_detach: Optional.  Called for a user-requested detach
+ *          (BLKFILTER_DETACH, blkfilter_detach()) before anything changes;
+ *          a negative errno refuses the detach and is returned to the
+ *          caller.  Never called when the device goes away, nor by
+ *          blkfilter_unregister().
  * @device_gone: Optional.  Called when the device disappears (del_gendisk,
  *          partition deletion or rescan) before the automatic detach, so the
  *          owner can mark dependent state (a taken snapshot) failed.  May
@@ -57,7 +62,7 @@ struct module;
  *       The return value (errno or a non-negative count) is the ioctl's.
  *       May sleep.
  * @submit_bio: Offered every bio submitted to the filtered device, with
- *       bio_sector_rel() already telling the partition-relative start.
+ *       blkfilter_bio_sector() telling the partition-relative start.
  *       Returns true when the filter took ownership of the bio (it completes
  *       or resubmits it later with blkfilter_resubmit_bio()), false to let
  *       it pass down unchanged.  Runs in the submitter's context: it may
@@ -87,7 +92,10 @@ struct blkfilter_operations {
  *        Filters never touch it.
  *
  * Filters embed this in their per-device object and get back to it with
- * container_of().
+ * container_of().  Lifetime: ops->attach creates it; the layer hands it to
+ * ops->detach exactly once, after the last ->submit_bio, ->ctl,
+ * ->media_changed or deferred bio of it has finished; from then on the
+ * layer never touches it.
  */
 struct blkfilter {
 	const struct blkfilter_operations *ops;
@@ -107,13 +115,33 @@ int blkfilter_for_each(const struct blkfilter_operations *ops,
 		       int (*fn)(struct blkfilter *flt, void *data),
 		       void *data);
 
-sector_t bio_sector_rel(struct bio *bio);
+sector_t blkfilter_bio_sector(struct bio *bio);
 bool blkfilter_bio_may_wait(void);
 bool blkfilter_defer_bio(struct blkfilter *flt, struct bio *bio);
 void blkfilter_resubmit_bio(struct bio *bio);
 bool blkfilter_is_own_bio(struct bio *bio);
 struct bio_set *blkfilter_bio_set(void);
 
+/**
+ * blkfilter_lock() - Take the layer's lock (attach, detach, ctl, freeze).
+ *
+ * The layer's one mutex.  It serialises attach, detach, ctl, freezing
+ * and the registry of filters; held around blkfilter_freeze() /
+ * blkfilter_unfreeze(), it also keeps every filter attached.  ops->ctl
+ * runs with it held.
+ *
+ * It is also the snapshot subsystem's lock (see module/snapshot.c):
+ * snapshot membership (which trackers belong to which snapshot), whether
+ * a snapshot is taken and a tracker's diff area change only under it, so
+ * no device can be attached, detached or removed meanwhile.  TAKE holds
+ * it in its phase 1 (check the members, create their diff areas) and
+ * phase 3 (freeze the filters, add the images, switch the CBT maps), not
+ * while it freezes file systems in between; DESTROY holds it while it
+ * takes the members out of the snapshot.  It comes first in the snapshot
+ * code's locking order, before snapshots_lock.
+ *
+ * Context: may sleep.
+ */
 void blkfilter_lock(void);
 void blkfilter_unlock(void);
 void blkfilter_assert_locked(void);

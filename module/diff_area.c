@@ -78,8 +78,15 @@ static DEFINE_SPINLOCK(writers_lock);	/* protects writers */
 static DEFINE_HASHTABLE(writers, 6);
 static atomic_t nr_writers = ATOMIC_INIT(0);
 
-/* v3's chunk size: grow from the minimum while there are too many chunks
- * or a chunk is smaller than the device's io_min, up to the maximum.
+/*
+ * The chunk size: chunk_minimum_shift, or the device's io_min / physical
+ * block if larger, whatever the device's size.  Chunk metadata exists only
+ * for copied chunks, so the number of chunks costs nothing; what a copy
+ * costs is the chunk.  chunk_maximum_count (0 by default: no limit) is v3's
+ * rule for an administrator who sets it: the chunk doubles while the device
+ * has more chunks than that.  Both growths stop at chunk_maximum_shift.
+ * Chunk numbers are unsigned long (xarray indices): 64 bits wide where
+ * sector_t is; a 32-bit kernel grows the chunk until they fit.
  */
 static unsigned int chunk_shift_for(struct block_device *bdev,
 				    sector_t capacity)
@@ -87,13 +94,17 @@ static unsigned int chunk_shift_for(struct block_device *bdev,
 	unsigned int min_shift = blksnap_param(chunk_minimum_shift);
 	unsigned int max_shift = blksnap_param(chunk_maximum_shift);
 	unsigned long max_count = blksnap_param(chunk_maximum_count);
-	unsigned int io_min = bdev_io_min(bdev);
+	unsigned int unit = max(bdev_io_min(bdev),
+				bdev_physical_block_size(bdev));
 	unsigned int shift = max_t(unsigned int, min(min_shift, max_shift),
 				   PAGE_SHIFT);
 
 	while (shift < max_shift &&
-	       (DIV_ROUND_UP_SECTOR_T(capacity, 1ULL << (shift - SECTOR_SHIFT)) >
-		max_count || (1U << shift) < io_min))
+	       ((1U << shift) < unit ||
+		(max_count && DIV_ROUND_UP_SECTOR_T(capacity,
+			1ULL << (shift - SECTOR_SHIFT)) > max_count)))
+		shift++;
+	while ((u64)(capacity >> (shift - SECTOR_SHIFT)) >= ULONG_MAX)
 		shift++;
 	return shift;
 }
@@ -449,7 +460,8 @@ out:
  * @bdev: Receives the storage device of its region.
  * @sector: Receives the first sector of its region.
  *
- * Context: the chunk's lock held (either way).
+ * Context: the chunk's lock held (either way; the image's read path holds
+ * it as a non-owner, which lockdep does not see, so nothing is asserted).
  * Return: false if the chunk has not been copied.
  */
 bool diff_area_find_chunk(struct diff_area *da, unsigned long nr,
@@ -457,7 +469,6 @@ bool diff_area_find_chunk(struct diff_area *da, unsigned long nr,
 {
 	struct copied_chunk *chunk = xa_load(&da->chunks, nr);
 
-	lockdep_assert_held(diff_area_chunk_lock(da, nr));
 	if (!chunk)
 		return false;
 	*bdev = chunk->bdev;

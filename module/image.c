@@ -15,8 +15,13 @@
  * image bio succeeds only if the snapshot was still intact after its last
  * piece of I/O completed (see image_piece()).
  *
- * The image's submit_bio runs inside the block layer's submission, where
- * waiting for our own I/O would deadlock: bios go to a worker.
+ * Reads are served from the image's submit_bio without a worker: split at
+ * chunk borders, each piece takes its chunk's lock shared and goes down as
+ * a clone remapped to the storage region or to the original; the clone's
+ * completion checks the state again, releases the lock and completes the
+ * piece.  Writes (which copy the chunk first and so wait for I/O, which
+ * inside the block layer's submission would deadlock) and REQ_NOWAIT reads
+ * (which must not sleep on a chunk lock) go to a worker.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -26,6 +31,7 @@
 #include <linux/sched/mm.h>
 #include <linux/xarray.h>
 #include <linux/workqueue.h>
+#include <linux/wait_bit.h>
 #include <linux/blksnap.h>
 #include "blkfilter.h"
 #include "cbt_map.h"
@@ -42,6 +48,8 @@
  * @bio_lock: Protects @bios.
  * @bios: Image bios waiting for @work.
  * @work: Serves image bios outside the submitter's context.
+ * @inflight: Read clones on their way; ->free_disk waits for none before
+ *	it drops the diff_area reference their completions use.
  *
  * Lifetime: image_create() adds the disk; image_destroy() deletes it and
  * drops the creator's reference on it.  The block layer keeps the disk
@@ -56,9 +64,17 @@ struct image {
 	spinlock_t bio_lock;		/* protects @bios */
 	struct bio_list bios;
 	struct work_struct work;
+	atomic_t inflight;
 };
 
 static struct workqueue_struct *image_wq;
+
+/*
+ * Bios of the read path: pieces split at chunk borders and the clones sent
+ * down.  Two sets with rescuers, as one submission allocates from both.
+ */
+static struct bio_set image_split_set;
+static struct bio_set image_clone_set;
 
 /*
  * Original device number -> the image carrying the name
@@ -195,12 +211,96 @@ static void image_work_fn(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
+/*
+ * A read clone completed: if the snapshot broke meanwhile the data may be
+ * newer than the snapshot (see image_piece()), so the piece fails.
+ */
+static void image_read_endio(struct bio *clone)
+{
+	struct bio *piece = clone->bi_private;
+	struct image *img = piece->bi_bdev->bd_disk->private_data;
+	struct diff_area *da = img->da;
+	unsigned long nr = diff_area_chunk_nr(da, piece->bi_iter.bi_sector);
+
+	piece->bi_status = clone->bi_status;
+	smp_mb();	/* the I/O's completion, then the state */
+	if (!piece->bi_status && diff_area_is_broken(da))
+		piece->bi_status = BLK_STS_IOERR;
+	up_read_non_owner(diff_area_chunk_lock(da, nr));
+	bio_put(clone);
+	bio_endio(piece);
+	if (atomic_dec_and_test(&img->inflight))
+		wake_up_var(&img->inflight);
+}
+
+/*
+ * Send one piece of a read (within one chunk) down as a clone, its chunk's
+ * lock held shared until the clone completes.
+ */
+static void image_read_piece(struct image *img, struct bio *piece)
+{
+	struct diff_area *da = img->da;
+	sector_t pos = piece->bi_iter.bi_sector;
+	unsigned long nr = diff_area_chunk_nr(da, pos);
+	struct rw_semaphore *lock = diff_area_chunk_lock(da, nr);
+	struct block_device *bdev;
+	struct bio *clone;
+	sector_t sector;
+
+	down_read_non_owner(lock);
+	if (diff_area_is_broken(da))
+		goto out_fail;
+	if (diff_area_find_chunk(da, nr, &bdev, &sector)) {
+		sector += pos & (diff_area_chunk_sectors(da) - 1);
+	} else {
+		bdev = da->orig_bdev;	/* untouched: read the original */
+		sector = pos;
+	}
+	clone = bio_alloc_clone(bdev, piece, GFP_NOIO, &image_clone_set);
+	if (!clone)
+		goto out_fail;
+	clone->bi_iter.bi_sector = sector;
+	clone->bi_private = piece;
+	clone->bi_end_io = image_read_endio;
+	atomic_inc(&img->inflight);
+	submit_bio_noacct(clone);
+	return;
+
+out_fail:
+	up_read_non_owner(lock);
+	bio_io_error(piece);
+}
+
+/* Serve a read in the submitter's context, piece by piece. */
+static void image_read(struct image *img, struct bio *bio)
+{
+	struct diff_area *da = img->da;
+	sector_t chunk = diff_area_chunk_sectors(da);
+	struct bio *split;
+	sector_t len;
+
+	for (;;) {
+		len = chunk - (bio->bi_iter.bi_sector & (chunk - 1));
+		if (bio_sectors(bio) <= len)
+			break;
+		split = bio_split(bio, len, GFP_NOIO, &image_split_set);
+		if (IS_ERR_OR_NULL(split)) {
+			bio_io_error(bio);
+			return;
+		}
+		bio_chain(split, bio);
+		image_read_piece(img, split);
+	}
+	image_read_piece(img, bio);
+}
+
 static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
 {
 	struct image *img = bio->bi_bdev->bd_disk->private_data;
 	unsigned long flags;
 
-	if (diff_area_is_broken(img->da)) {
+	if (diff_area_is_broken(img->da) ||
+	    bio_end_sector(bio) > img->da->capacity) {
 		bio_io_error(bio);
 		return SUBMIT_BIO_RET_NONE;
 	}
@@ -208,6 +308,11 @@ static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
 		bio_endio(bio);
 		return SUBMIT_BIO_RET_NONE;
 	}
+	if (bio_op(bio) == REQ_OP_READ && !(bio->bi_opf & REQ_NOWAIT)) {
+		image_read(img, bio);
+		return SUBMIT_BIO_RET_NONE;
+	}
+	bio->bi_opf &= ~REQ_NOWAIT;	/* the worker may wait */
 	spin_lock_irqsave(&img->bio_lock, flags);
 	bio_list_add(&img->bios, bio);
 	spin_unlock_irqrestore(&img->bio_lock, flags);
@@ -229,6 +334,7 @@ static void image_free_disk(struct gendisk *disk)
 		return;
 	if (img->minor >= 0)
 		ida_free(&image_minors, img->minor);
+	wait_var_event(&img->inflight, !atomic_read(&img->inflight));
 	diff_area_put(img->da);
 	kfree(img);
 }
@@ -265,6 +371,7 @@ struct image *image_create(struct diff_area *da, bool numbered)
 	spin_lock_init(&img->bio_lock);
 	bio_list_init(&img->bios);
 	INIT_WORK(&img->work, image_work_fn);
+	atomic_set(&img->inflight, 0);
 	ret = xa_insert(&image_names, img->orig_dev, img, GFP_KERNEL);
 	if (ret) {
 		ret = ret == -EBUSY ? -EEXIST : ret;
@@ -368,26 +475,42 @@ dev_t image_devt(const struct image *img)
 
 /**
  * image_init() - Register the block major of numbered images, create the
- * workqueue that serves image I/O.
+ * bio sets and the workqueue of image I/O.
  *
  * Context: module init; may sleep.
  * Return: 0 or a negative errno.
  */
 int image_init(void)
 {
+	int ret;
+
 	image_major = register_blkdev(0, BLKSNAP_IMAGE_NAME);
 	if (image_major < 0)
 		return image_major;
+	ret = bioset_init(&image_split_set, 64, 0, BIOSET_NEED_RESCUER);
+	if (ret)
+		goto out_unregister_major;
+	ret = bioset_init(&image_clone_set, 64, 0, BIOSET_NEED_RESCUER);
+	if (ret)
+		goto out_exit_split_set;
 	image_wq = alloc_workqueue("blksnap-image", WQ_MEM_RECLAIM, 0);
 	if (!image_wq) {
-		unregister_blkdev(image_major, BLKSNAP_IMAGE_NAME);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto out_exit_clone_set;
 	}
 	return 0;
+
+out_exit_clone_set:
+	bioset_exit(&image_clone_set);
+out_exit_split_set:
+	bioset_exit(&image_split_set);
+out_unregister_major:
+	unregister_blkdev(image_major, BLKSNAP_IMAGE_NAME);
+	return ret;
 }
 
 /**
- * image_exit() - Destroy the workqueue.
+ * image_exit() - Destroy the workqueue and the bio sets.
  *
  * Every image is gone: module exit runs after the last snapshot was
  * destroyed and diff_area_exit() saw the last diff_area freed.
@@ -396,5 +519,7 @@ int image_init(void)
 void image_exit(void)
 {
 	destroy_workqueue(image_wq);
+	bioset_exit(&image_clone_set);
+	bioset_exit(&image_split_set);
 	unregister_blkdev(image_major, BLKSNAP_IMAGE_NAME);
 }

@@ -7,13 +7,13 @@
  * served by the v3 front end), the test filter (test builds), then the
  * control devices (/dev/blksnap-control, then the v2 /dev/blksnap).
  * Unload undoes them in reverse; the module cannot be unloaded while a
- * filter attached with BLKFILTER_ATTACH is on any device (each such
+ * filter is attached to a device through BLKFILTER_ATTACH (such an
  * attachment holds a module reference), while a snapshot has devices (it
  * holds one), nor while an image is open (the block layer holds one for
- * each opener).  Trackers attached through /dev/blksnap hold none: unload
- * detaches them (tracker_exit()).  Exit destroys the snapshots
- * left, then waits for the diff_areas of images whose last close is still
- * freeing them (diff_area_exit()).
+ * each opener).  Exit destroys the snapshots left, detaches the
+ * attachments that do not pin the module (the trackers attached through
+ * /dev/blksnap, tracker_exit()), then waits for the diff_areas of images
+ * whose last close is still freeing them (diff_area_exit()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>

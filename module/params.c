@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Module parameters: the v3 set, with v3 names and defaults.
+ * Module parameters: the v3 set, with v3 names and defaults (except
+ * chunk_maximum_count: see there).
  *
  * Every parameter is read at the moment it is used (attach, TAKE, each COW
  * or allocation), never cached, so all of them can safely change at run
@@ -75,13 +76,19 @@ module_param_cb(chunk_minimum_shift, &blksnap_param_ops,
 MODULE_PARM_DESC(chunk_minimum_shift,
 		 "The power of 2 for minimum chunk size (default 18, range 12..30)");
 
+/*
+ * 0 (not v3's 2097152): the chunk does not grow with the device.  v3 grew it
+ * because it preallocated metadata per chunk; chunk metadata here exists
+ * only for copied chunks, bounded by the difference storage, while a grown
+ * chunk makes every first write copy more (64 MiB per 4 KiB on 1 PiB).
+ */
 struct blksnap_param blksnap_param_chunk_maximum_count = {
-	.value = 2097152, .min = 16, .max = 67108864,
+	.value = 0, .min = 0, .max = 67108864,
 };
 module_param_cb(chunk_maximum_count, &blksnap_param_ops,
 		&blksnap_param_chunk_maximum_count, 0644);
 MODULE_PARM_DESC(chunk_maximum_count,
-		 "The maximum number of chunks (default 2097152, range 16..67108864)");
+		 "The maximum number of chunks; 0: no limit, the chunk does not grow with the device (default 0, range 0..67108864)");
 
 struct blksnap_param blksnap_param_chunk_maximum_shift = {
 	.value = 26, .min = 12, .max = 30,

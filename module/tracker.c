@@ -157,7 +157,7 @@ static bool tracker_submit_bio(struct blkfilter *flt, struct bio *bio)
 
 	if (!op_is_write(bio_op(bio)) || !bio_sectors(bio))
 		return false;
-	sector = bio_sector_rel(bio);
+	sector = blkfilter_bio_sector(bio);
 	cbt_map_mark(tracker->cbt_map, sector, bio_sectors(bio));
 
 	/* Copy-on-write, independent of the CBT mark's outcome. */
@@ -494,9 +494,10 @@ int tracker_init(tracker_ctl_fn ctl)
 /**
  * tracker_exit() - Unregister the "blksnap" filter.
  *
- * Attachments made by tracker_attach_dev() hold no module reference: the
- * filter layer detaches them here (their CBT history ends).  The others
- * hold one, so module exit cannot run while one exists.
+ * Attachments made through BLKFILTER_ATTACH hold a module reference, so
+ * none is left when module exit runs; attachments that do not pin the
+ * module (made without a file descriptor) are detached here by
+ * blkfilter_unregister(), which ends their CBT history.
  * Context: module exit; may sleep.
  */
 void tracker_exit(void)

@@ -4,9 +4,18 @@
 # bench.sh: `make bench`.  Builds blksnap (as shipped, no test hooks) and the
 # benchmark driver tests/bench/bench.c, boots each Debian kernel once in QEMU
 # through the test runner (tests/vm/vmtest.sh with VMTEST_SUITE=bench) and
-# prints the scenario table P1..P6 for every kernel side by side.
+# prints the scenario table P1..P6 for every kernel side by side; then
+# tests/bench/bigbench.c (16 TiB and 1 PiB null_blk: first writes, TAKE,
+# memory, CBT block size).
 #
 # Env: KERNELS      "6.1 6.12" (default)
+#      TESTS        "bench bigbench" (default): the guest programs to run
+#      VAL_SRC      a checkout of github.com/veeam/blksnap, branch VAL-7.0,
+#                   outside this project: its module/ is built in
+#                   $VAL_SRC/build-bench/<kver>/ for each kernel it builds
+#                   for (6.1; not 6.12), put into that kernel's guest as
+#                   /ko/bdevfilter.ko + /ko/veeamblksnap.ko, and bigbench
+#                   measures it next to blksnap in the same boot
 #      BENCH_ICOUNT (0): QEMU -icount shift (deterministic instruction time);
 #                   empty: wall-clock time (see below)
 #      BENCH_ROUNDS (3 with icount, 7 without), BENCH_MIB (384), BENCH_THREADS (4), BENCH_OPS (32768),
@@ -48,10 +57,35 @@ else
 fi
 export BENCH_ROUNDS
 app=""
-for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_PASSES BENCH_SLICES BENCH_PROFILE BENCH_SKIP_P5; do
+for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_PASSES BENCH_SLICES BENCH_PROFILE BENCH_SKIP_P5 \
+	BENCH_BIG_OPS BENCH_BIG_SECS BENCH_BIG_SEQ_MIB BENCH_BIG_ROUNDS BENCH_BIG_FULL BENCH_BIG_FULL_SECS; do
 	[ -n "${!v:-}" ] && app="$app env.$v=${!v}"
 done
 export EXTRA_APPEND="${EXTRA_APPEND:-}$app"
+export TESTS=${TESTS:-bench bigbench}
+if [ -n "${VAL_SRC:-}" ]; then
+	VAL_SRC=$(realpath "$VAL_SRC")
+	[ -f "$VAL_SRC/module/veeamblksnap.h" ] || { echo "bench: $VAL_SRC is not a VAL-7.0 checkout (no module/veeamblksnap.h)" >&2; exit 2; }
+	export VAL_INC=$VAL_SRC/include
+	export VMTEST_EXTRA_KO_DIR=$VAL_SRC/build-bench
+	for k in ${KERNELS:-6.1 6.12}; do
+		for h in "${VMTEST_CACHE:-/var/cache/blksnap-vmtest}/$k-${FLAVOUR:-cloud}"/usr/src/linux-headers-*; do
+			case $h in *-common) continue ;; esac
+			[ -d "$h" ] || { echo "bench: no headers for $k yet (run make bench once without VAL_SRC)" >&2; continue; }
+			kver=${h##*/linux-headers-}
+			d=$VMTEST_EXTRA_KO_DIR/$kver
+			rm -rf "$d"
+			mkdir -p "$d/src"
+			cp -r "$VAL_SRC/module/." "$d/src/"
+			if make -s -C "$h" M="$d/src" modules > "$d/build.log" 2>&1; then
+				cp "$d/src/bdevfilter.ko" "$d/src/veeamblksnap.ko" "$d/"
+				echo "bench: VAL built for $kver"
+			else
+				echo "bench: VAL does not build for $kver (see $d/build.log): no VAL column there"
+			fi
+		done
+	done
+fi
 mkdir -p "$OUT"
 rm -f "$OUT"/*/run/tap.log
 "$TOP/tests/vm/vmtest.sh"
@@ -75,7 +109,8 @@ echo "blksnap bench: median over rounds; ratio = median of per-round value/refer
 echo "# mode: $MODE"
 echo "# mode: $MODE" > "$OUT/mode.txt"
 for t in "$OUT"/*/run/tap.log; do
-	tr -d '\r' < "$t" | grep -E '^# (# )?(params|prefill|setup|bench total|blksnap bench)' | sed 's/^# //'
+	tr -d '\r' < "$t" | grep -E '^# (# )?(params|prefill|setup|bench total|blksnap bench|bigbench|16T|1P|CBT|VAL)' | sed 's/^# //'
+	tr -d '\r' < "$t" | sed -n 's/^# T|//p'
 done
 awk -F'|' -v kernels="${kernels[*]}" '
 BEGIN { nk = split(kernels, K, " ") }

@@ -256,7 +256,7 @@ static const struct param_case params[] = {
 	{ "tracking_block_maximum_count", 2097152, 16, 67108864 },
 	{ "tracking_block_maximum_shift", 26, 12, 30 },
 	{ "chunk_minimum_shift", 18, 12, 30 },
-	{ "chunk_maximum_count", 2097152, 16, 67108864 },
+	{ "chunk_maximum_count", 0, 0, 67108864 },
 	{ "chunk_maximum_shift", 26, 12, 30 },
 	{ "chunk_maximum_in_queue", 16, 1, 4096 },
 	{ "free_diff_buffer_pool_size", 128, 0, 65536 },

@@ -19,6 +19,10 @@ mkdir -p "$D"/{bin,dev,proc,sys,tmp,lib/modules,ko,tests}
 cp /bin/busybox "$D/bin/busybox"
 cp "$HERE/init.sh" "$D/init"
 cp "$KO" "$D/ko/blksnap.ko"
+# more modules for /ko/, built for this kernel (make bench VAL_SRC=...)
+if [ -n "${VMTEST_EXTRA_KO_DIR:-}" ] && [ -d "$VMTEST_EXTRA_KO_DIR/$KVER" ]; then
+	cp "$VMTEST_EXTRA_KO_DIR/$KVER"/*.ko "$D/ko/"
+fi
 : > "$D/tests/order"
 for t in $TESTS; do
 	cp "$TESTDIR/$t" "$D/tests/$t"

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Private to the filter layer: shared by blkfilter.c (the layer: registry,
+ * attach/detach/ctl, freeze, device removal), blkfilter_bio.c (the bio
+ * path) and blkfilter_ftrace.c (the hooks that emulate the kernel's filter
+ * support on stock kernels).  Filters include only blkfilter.h.
+ *
+ * Lifetime of a struct bf_entry: allocated by attach, published in
+ * blkfilter_hash under blkfilter_mutex, unpublished by detach (the ioctl or
+ * blkfilter_detach(), device removal, blkfilter_unregister()).  After
+ * unpublishing and a grace period no new bio can find it; @ref then drains
+ * the callers of ops->submit_bio and the writes in flight below the
+ * filter, the worker is flushed, ops->detach() runs, the block device is
+ * put and the entry is freed after another RCU grace period (lookups on
+ * the bio path run under RCU only).  It pins its block device (get_device)
+ * throughout; if @pinned it also holds a reference on ops->owner, else
+ * blkfilter_unregister() detaches it.
+ */
+#ifndef BLKSNAP_BLKFILTER_PRIV_H
+#define BLKSNAP_BLKFILTER_PRIV_H
+
+#include <linux/hashtable.h>
+#include <linux/mutex.h>
+#include <linux/percpu-refcount.h>
+#include <linux/completion.h>
+#include <linux/workqueue.h>
+#include <linux/spinlock.h>
+#include <linux/bio.h>
+#include <linux/wait.h>
+#include "blkfilter.h"
+
+/**
+ * struct bf_entry - Layer-private state of one attached filter.
+ * @hnode: Entry in blkfilter_hash, keyed by @bdev.  Written under
+ *	blkfilter_mutex, read under RCU.
+ * @rcu: Frees the entry after readers of blkfilter_hash are done.
+ * @flt: The filter's object returned by ops->attach.
+ * @ops: The filter's operations.
+ * @bdev: The filtered device, pinned with get_device() while attached.
+ * @disk: @bdev's disk, compared (never dereferenced) by the removal hooks.
+ * @ref: Held by every caller of ops->submit_bio.  Killed by freeze and
+ *	detach; @drained completes when it reaches zero.
+ * @drained: See @ref.
+ * @pinned: The entry holds a reference on ops->owner (BLKFILTER_ATTACH,
+ *	or blkfilter_attach() with @pin_module).  Set at attach, never
+ *	changed.
+ * @frozen: Set while blkfilter_freeze() holds the filter; bios wait.
+ *	Written under blkfilter_mutex.
+ * @dead: Set when detach starts; bios then pass unfiltered.  Written under
+ *	blkfilter_mutex.
+ * @dying: Set by the del_gendisk hook; the gc worker detaches the entry.
+ * @media_changed: A media-change hook could not tell the filter at once
+ *	(the filter was frozen); the gc worker does it.
+ * @lock: Protects @deferred.
+ * @deferred: Bios handed to the worker by blkfilter_defer_bio().
+ * @work: Works off @deferred outside any nested submission.
+ */
+struct bf_entry {
+	struct hlist_node hnode;
+	struct rcu_head rcu;
+	struct blkfilter *flt;
+	const struct blkfilter_operations *ops;
+	struct block_device *bdev;
+	struct gendisk *disk;
+	struct percpu_ref ref;
+	struct completion drained;
+	bool pinned;
+	bool frozen;
+	bool dead;
+	bool dying;
+	bool media_changed;
+	spinlock_t lock;		/* protects @deferred */
+	struct bio_list deferred;
+	struct work_struct work;
+};
+
+#define BLKFILTER_HASH_BITS	8
+
+/*
+ * blkfilter_mutex (blkfilter.c) is the layer's lock, blkfilter_lock():
+ * it serialises attach, detach, ctl, freeze/unfreeze and the registry of
+ * filter operations, and protects the list of registered operations and
+ * the writers of blkfilter_hash.  Lookups on the bio path use RCU only.
+ */
+extern struct mutex blkfilter_mutex;
+/* Attached filters, keyed by block device (struct bf_entry.hnode). */
+extern struct hlist_head blkfilter_hash[1 << BLKFILTER_HASH_BITS];
+/* Number of entries in blkfilter_hash: the hooks do nothing while 0. */
+extern atomic_t blkfilter_nr_attached;
+/* Runs deferred bios and the gc worker. */
+extern struct workqueue_struct *blkfilter_wq;
+
+/* Bumped at every unfreeze; bios that met a frozen filter wait for it. */
+extern unsigned long blkfilter_unfreeze_seq;
+extern wait_queue_head_t blkfilter_unfreeze_wq;
+
+/* The bio_sets of the module's own bios (blkfilter_bio.c). */
+extern struct bio_set blkfilter_own_bio_set;
+extern struct bio_set blkfilter_clone_set;
+
+/* Tasks inside the redirect targets; module exit waits for zero. */
+extern atomic_t blkfilter_active;
+extern wait_queue_head_t blkfilter_active_wq;
+
+/*
+ * Entered by the redirect targets and by every other path where module
+ * text calls submit_bio_noacct(): module exit waits until none is inside.
+ */
+static inline void bf_enter(void)
+{
+	atomic_inc(&blkfilter_active);
+}
+
+static inline void bf_leave(void)
+{
+	if (atomic_dec_and_test(&blkfilter_active))
+		wake_up_all(&blkfilter_active_wq);
+}
+
+/* Caller: RCU read side, preemption disabled, or blkfilter_mutex. */
+static inline struct bf_entry *bf_lookup(struct block_device *bdev)
+{
+	struct bf_entry *e;
+
+	hash_for_each_possible_rcu(blkfilter_hash, e, hnode,
+				   (unsigned long)bdev,
+				   lockdep_is_held(&blkfilter_mutex))
+		if (e->bdev == bdev)
+			return e;
+	return NULL;
+}
+
+/* Does @bio come from one of the module's bio_sets? */
+static inline bool bf_is_module_bio(struct bio *bio)
+{
+	return bio->bi_pool == &blkfilter_own_bio_set ||
+	       bio->bi_pool == &blkfilter_clone_set;
+}
+
+/**
+ * enum blkfilter_event - What happened to a disk (blkfilter_device_event()).
+ * @BLKFILTER_DISK_DELETED: del_gendisk: the disk and all its partitions.
+ * @BLKFILTER_PARTS_CHANGING: A partition delete or rescan was asked for.
+ * @BLKFILTER_MEDIA_CHANGED: New media, backing file, table or size.
+ */
+enum blkfilter_event {
+	BLKFILTER_DISK_DELETED,
+	BLKFILTER_PARTS_CHANGING,
+	BLKFILTER_MEDIA_CHANGED,
+};
+
+/* blkfilter.c: the layer, called by the hooks */
+long blkfilter_ioctl(struct block_device *bdev, unsigned int cmd,
+		     void __user *argp);
+void blkfilter_detach_entry(struct bf_entry *e);
+
+/* blkfilter_removal.c: device events, called by the hooks */
+void blkfilter_device_event(enum blkfilter_event what, struct gendisk *disk);
+void blkfilter_gc_kick(void);
+bool blkfilter_entry_gone(struct bf_entry *e);
+void blkfilter_gc_stop(void);
+
+/* blkfilter_bio.c: the bio path */
+bool blkfilter_filter_bio(struct bio *bio);
+void blkfilter_deferred_work(struct work_struct *work);
+int blkfilter_bio_init(void);
+void blkfilter_bio_exit(void);
+
+/* `make module BLKSNAP_TESTING=y` (the test suite) sets it to 1. */
+#ifndef BLKSNAP_TESTING
+#define BLKSNAP_TESTING 0
+#endif
+
+/* blkfilter_ftrace.c: the hooks */
+int blkfilter_ftrace_init(void);
+void blkfilter_ftrace_exit(void);
+
+#endif /* BLKSNAP_BLKFILTER_PRIV_H */
