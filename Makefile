@@ -25,6 +25,7 @@
 #   make dkms-check                           dkms add/build/install for both
 #                                             Debian kernels, then remove
 #   make tools [STATIC=1]                     build tools/blksnapctl
+#   make lib                                  build libblksnap (lib/)
 #   make install / make uninstall             install the module into
 #                                             /lib/modules and blksnapctl
 #                                             into $(DESTDIR)$(PREFIX)/sbin
@@ -34,7 +35,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module tools demo check debug-kernel check-debug stress fuzz bench tests-host \
+.PHONY: all module tools lib demo check debug-kernel check-debug stress fuzz bench tests-host \
 	style dkms-check install uninstall clean
 
 all: module
@@ -48,6 +49,9 @@ module: module/compat-gen.h
 
 tools:
 	$(MAKE) -C tools/blksnapctl
+
+lib:
+	$(MAKE) -C lib
 
 demo:
 	@tests/vm/demo.sh
@@ -103,5 +107,6 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -f module/compat-gen.h
 	$(MAKE) -C tools/blksnapctl clean
+	$(MAKE) -C lib clean
 
 FORCE:

@@ -20,7 +20,7 @@ struct blksnap_sectors;
 #ifndef BLKSNAP_TESTING
 #define BLKSNAP_TESTING 0
 #endif
-#define BLKSNAP_TEST_CTL_CBT_SWITCH	0x5a01
+#include "../include/blksnap-testing.h"	/* BLKSNAP_TEST_CTL_CBT_SWITCH */
 
 /**
  * struct tracker - The "blksnap" filter attached to one block device.

@@ -14,13 +14,13 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "util.h"
 /* the agent guide's code, literally (Documentation/examples/agent.c) */
 #define AGENT_NO_MAIN
 #include "../Documentation/examples/agent.c"
 
 #define TOOL "/usr/sbin/blksnapctl"
 #define FSDIR "/tmp/bsc-fs"
-#define MIB (1ULL << 20)
 #define DEVSZ (64 * MIB)
 
 static char out[65536];

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "ctl.h"
+#include "fixture.h"
 
 #define MODULE_KO "/ko/blksnap.ko"
 #define MISC_MAJOR 10
@@ -48,7 +49,31 @@ static int snapshot_count(int fd)
 	return ret ? ret : (int)c.count;	/* the probe answers 0 */
 }
 
-TEST(node)
+/*
+ * Every test of this program releases what it used even when an ASSERT
+ * stops it: the module (reloaded if a test left it out), every snapshot,
+ * the module parameters.  Named "global" so that the tests keep their names
+ * (global.NAME) in the results.
+ */
+FIXTURE(global) {
+	struct scratch s;
+};
+
+FIXTURE_SETUP(global)
+{
+	scratch_save_params(&self->s);
+}
+
+FIXTURE_TEARDOWN_PARENT(global)
+{
+	if (access(CTL_DEV, F_OK) &&
+	    system("insmod " MODULE_KO " 2>/dev/null"))
+		fprintf(stderr, "# teardown: cannot reload " MODULE_KO "\n");
+	scratch_release(NULL, NULL, NULL, NULL);
+	scratch_restore_params(&self->s);
+}
+
+TEST_F(global, node)
 {
 	unsigned int maj, min;
 	struct stat st;
@@ -68,7 +93,7 @@ TEST(node)
 	EXPECT_EQ(min, minor(st.st_rdev));
 }
 
-TEST(version)
+TEST_F(global, version)
 {
 	struct blksnap_version v;
 	int fd = ctl_open();
@@ -84,7 +109,7 @@ TEST(version)
 }
 
 /* NULL, a read-only page, and a buffer whose tail is not mapped. */
-TEST(version_fault)
+TEST_F(global, version_fault)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	char *ro, *two;
@@ -131,7 +156,7 @@ static int expect_enotty(struct __test_metadata *_metadata, int fd,
  * v3 dispatched on the number field alone (and read past its table for
  * number 7).  Here only the exact 32-bit values are commands.
  */
-TEST(unknown_commands)
+TEST_F(global, unknown_commands)
 {
 	static const unsigned int dirs[] = {
 		_IOC_NONE, _IOC_READ, _IOC_WRITE, _IOC_READ | _IOC_WRITE,
@@ -198,7 +223,7 @@ TEST(unknown_commands)
  * Each command gets its own shared buffer, so that a snapshot created by
  * mistake can be destroyed afterwards.
  */
-TEST(eperm_without_cap_sys_admin)
+TEST_F(global, eperm_without_cap_sys_admin)
 {
 	const size_t slot = sizeof(struct blksnap_snapshot_event);
 	int status, before, fd = ctl_open();
@@ -270,7 +295,7 @@ static long param_value(const char *name)
 	return param_read(name, &v) ? -1000000 : v;
 }
 
-TEST(parameters)
+TEST_F(global, parameters)
 {
 	unsigned int i;
 
@@ -308,7 +333,7 @@ TEST(parameters)
 }
 
 /* A value out of range at load time keeps the module from loading. */
-TEST(load_refuses_bad_parameter)
+TEST_F(global, load_refuses_bad_parameter)
 {
 	static const char * const bad[] = {
 		"chunk_minimum_shift=40",

@@ -11,6 +11,7 @@
 #include "kselftest_harness.h"
 #include "cbt.h"
 #include "dev.h"
+#include "fixture.h"
 
 static void *wbuf(size_t len)
 {
@@ -45,7 +46,37 @@ static int marked_exactly(int fd, uint64_t first, uint64_t last)
 	return bad;
 }
 
-TEST(virtio_whole_disk)
+/*
+ * Every test of this program releases what it used even when an ASSERT
+ * stops it: brd, virtio, dm and loop devices, every snapshot, the module
+ * parameters.  Named "global" so that the tests keep their names
+ * (global.NAME) in the results.
+ */
+FIXTURE(global) {
+	struct scratch s;
+};
+
+FIXTURE_SETUP(global)
+{
+	scratch_save_params(&self->s);
+}
+
+FIXTURE_TEARDOWN_PARENT(global)
+{
+	static const char *const devs[] = {
+		"/dev/vda", "/dev/ram0", "/dev/ram1", "/dev/ram2", "/dev/ram3",
+		NULL,
+	};
+	static const char *const dms[] = { "bs_top", "bs_lin", NULL };
+	static const char *const loops[] = {
+		"/tmp/fd_loop.img", "/tmp/fd_part.img", NULL,
+	};
+
+	scratch_release(NULL, devs, dms, loops);
+	scratch_restore_params(&self->s);
+}
+
+TEST_F(global, virtio_whole_disk)
 {
 	struct blksnap_cbtinfo info;
 	uint64_t size;
@@ -66,7 +97,7 @@ TEST(virtio_whole_disk)
 	free(buf);
 }
 
-TEST(loop_device)
+TEST_F(global, loop_device)
 {
 	struct blksnap_cbtinfo info;
 	char path[64];
@@ -97,7 +128,7 @@ TEST(loop_device)
  * dm-linear at offset 2048 over ram0 with the filter on ram0: writes through
  * dm arrive nested inside dm's submit_bio and are seen at ram0's offsets.
  */
-TEST(write_through_dm_linear_below)
+TEST_F(global, write_through_dm_linear_below)
 {
 	struct blksnap_cbtinfo info;
 	char path[64];
@@ -129,7 +160,7 @@ TEST(write_through_dm_linear_below)
 	free(buf);
 }
 
-TEST(filter_on_dm_and_dm_removal)
+TEST_F(global, filter_on_dm_and_dm_removal)
 {
 	struct blksnap_cbtinfo info;
 	char path[64];
@@ -168,7 +199,7 @@ TEST(filter_on_dm_and_dm_removal)
 	free(buf);
 }
 
-TEST(partition_rescan_detaches)
+TEST_F(global, partition_rescan_detaches)
 {
 	char part[72];
 	int lfd, pfd, base;
@@ -194,7 +225,7 @@ TEST(partition_rescan_detaches)
 }
 
 /* Removing the whole brd driver with a filter on one of its disks. */
-TEST(brd_removal)
+TEST_F(global, brd_removal)
 {
 	int fd, base;
 

@@ -11,6 +11,7 @@
 #include "kselftest_harness.h"
 #include "cbt.h"
 #include "dev.h"
+#include "fixture.h"
 
 #define DEV "/dev/ram1"
 #define NTHREADS 4
@@ -56,7 +57,32 @@ out:
 	return NULL;
 }
 
-TEST(attach_detach_under_writers)
+/*
+ * The plain tests of this program release what they used even when an
+ * ASSERT stops them: the filter on DEV, the module (reloaded if a test left
+ * it out).  Named "global" so that the tests keep their names.
+ */
+FIXTURE(global) {
+	int unused;
+};
+
+FIXTURE_SETUP(global)
+{
+	(void)self;
+}
+
+FIXTURE_TEARDOWN_PARENT(global)
+{
+	static const char *const devs[] = { DEV, NULL };
+
+	if (access("/dev/blksnap-control", F_OK) &&
+	    system("insmod /ko/blksnap.ko 2>/dev/null"))
+		fprintf(stderr, "# teardown: cannot reload /ko/blksnap.ko\n");
+	scratch_release(NULL, devs, NULL, NULL);
+	(void)self;
+}
+
+TEST_F(global, attach_detach_under_writers)
 {
 	struct writer w[NTHREADS];
 	pthread_t th[NTHREADS];
@@ -101,7 +127,7 @@ TEST(attach_detach_under_writers)
 	close(fd);
 }
 
-TEST(rmmod_refused_while_attached)
+TEST_F(global, rmmod_refused_while_attached)
 {
 	int fd;
 

@@ -10,65 +10,11 @@
 #include <stdatomic.h>
 #include "kselftest_harness.h"
 #include "snap.h"
+#include "util.h"
+#include "fixture.h"
 
-#define MIB (1ULL << 20)
 #define DEVSZ (64 * MIB)
 #define CHUNK (256 * 1024)		/* default chunk of a 64 MiB device */
-
-static void *abuf(size_t len)
-{
-	void *p = NULL;
-
-	return posix_memalign(&p, 4096, len) ? NULL : p;
-}
-
-/* Fill [off, off + len) of fd with generation @gen. */
-static int fill(int fd, uint32_t tag, uint64_t off, uint64_t len, uint32_t gen)
-{
-	size_t step = MIB;
-	void *buf = abuf(step);
-	uint64_t pos;
-	int ret = 0;
-
-	for (pos = off; pos < off + len && !ret; pos += step) {
-		size_t n = off + len - pos < step ? off + len - pos : step;
-
-		sd_fill(buf, n, tag, pos / 512, gen);
-		if (pwrite(fd, buf, n, pos) != (ssize_t)n)
-			ret = -errno;
-	}
-	free(buf);
-	return ret;
-}
-
-/* Bad sectors in [off, off + len) against generation @gen. */
-static long check(int fd, uint32_t tag, uint64_t off, uint64_t len,
-		  uint32_t gen)
-{
-	size_t step = MIB;
-	void *buf = abuf(step);
-	uint64_t pos;
-	long bad = 0;
-
-	for (pos = off; pos < off + len; pos += step) {
-		size_t n = off + len - pos < step ? off + len - pos : step;
-
-		if (pread(fd, buf, n, pos) != (ssize_t)n) {
-			bad = -errno;
-			break;
-		}
-		if (sd_check(buf, n, tag, pos / 512, gen) && !bad) {
-			const struct sd_sector *x = buf;
-
-			fprintf(stderr, "# first bad near byte %llu: magic %x tag %u sector %llu gen %u\n",
-				(unsigned long long)pos, x->magic, x->tag,
-				(unsigned long long)x->sector, x->gen);
-		}
-		bad += sd_check(buf, n, tag, pos / 512, gen);
-	}
-	free(buf);
-	return bad;
-}
 
 struct setup {
 	int cfd;
@@ -93,7 +39,7 @@ static int setup_snapshot(struct setup *s, int ndev, const char *storage,
 		ret = bf_attach(s->fd[i]);
 		if (ret && ret != -EALREADY)
 			return ret;
-		ret = fill(s->fd[i], i + 1, 0, DEVSZ, 1);
+		ret = sd_write_range(s->fd[i], 0, DEVSZ, i + 1, 1);
 		if (ret)
 			return ret;
 	}
@@ -161,11 +107,35 @@ static int read_all(int fd, void *buf)
 }
 
 /*
+ * Every test of this program releases what it used even when an ASSERT
+ * stops it: brd devices, every snapshot, the module parameters.  Named
+ * "global" so that the tests keep their names (global.NAME) in the results.
+ */
+FIXTURE(global) {
+	struct scratch s;
+};
+
+FIXTURE_SETUP(global)
+{
+	scratch_save_params(&self->s);
+}
+
+FIXTURE_TEARDOWN_PARENT(global)
+{
+	static const char *const devs[] = {
+		"/dev/ram0", "/dev/ram1", "/dev/ram2", "/dev/ram3", NULL,
+	};
+
+	scratch_release(NULL, devs, NULL, NULL);
+	scratch_restore_params(&self->s);
+}
+
+/*
  * Two origins, storage on a third device, four writers on the origins, three
  * TAKE/DESTROY rounds: each image equals, byte for byte, its origin as it
  * was at TAKE.
  */
-TEST(multi_device_point_in_time)
+TEST_F(global, multi_device_point_in_time)
 {
 	void *pre[2], *img_data = abuf(DEVSZ);
 	struct writer w[4];
@@ -214,8 +184,9 @@ TEST(multi_device_point_in_time)
 				TH_LOG("round %d image %d", round, i);
 			close(img);
 			/* the origin above the writers' area is untouched */
-			EXPECT_EQ(0, check(s.fd[i], i + 1, 24 * MIB,
-					   DEVSZ - 24 * MIB, 1));
+			EXPECT_EQ(0, sd_check_range(s.fd[i], 24 * MIB,
+						    DEVSZ - 24 * MIB, i + 1,
+						    1));
 		}
 	}
 	teardown_snapshot(&s, 2);
@@ -225,7 +196,7 @@ TEST(multi_device_point_in_time)
 }
 
 /* Writes at and across chunk borders, on the origin and on the image. */
-TEST(chunk_boundaries)
+TEST_F(global, chunk_boundaries)
 {
 	const uint64_t at[] = { 0, CHUNK - 512, CHUNK, 3 * CHUNK - 1024,
 				10 * CHUNK + 512, DEVSZ - 512 };
@@ -246,16 +217,16 @@ TEST(chunk_boundaries)
 	}
 	img = snap_open_image(s.fd[0], O_RDWR | O_DIRECT);
 	ASSERT_LE(0, img);
-	EXPECT_EQ(0, check(img, 1, 0, DEVSZ, 1));
+	EXPECT_EQ(0, sd_check_range(img, 0, DEVSZ, 1, 1));
 	/* image writes across borders read back exactly, neighbours intact */
 	sd_fill(buf, 4096, 9, 0, 3);
 	ASSERT_EQ(4096, pwrite(img, buf, 4096, 5 * CHUNK - 2048));
 	ASSERT_EQ(4096, pread(img, rd, 4096, 5 * CHUNK - 2048));
 	EXPECT_EQ(0, memcmp(buf, rd, 4096));
-	EXPECT_EQ(0, check(img, 1, 5 * CHUNK - 2048 - 64 * 1024, 64 * 1024, 1));
-	EXPECT_EQ(0, check(img, 1, 5 * CHUNK + 2048, 64 * 1024, 1));
+	EXPECT_EQ(0, sd_check_range(img, 5 * CHUNK - 2048 - 64 * 1024, 64 * 1024, 1, 1));
+	EXPECT_EQ(0, sd_check_range(img, 5 * CHUNK + 2048, 64 * 1024, 1, 1));
 	/* the origin never sees image writes */
-	EXPECT_EQ(0, check(s.fd[0], 1, 4 * CHUNK, 2 * CHUNK, 1));
+	EXPECT_EQ(0, sd_check_range(s.fd[0], 4 * CHUNK, 2 * CHUNK, 1, 1));
 	ASSERT_EQ(0, snap_info(s.fd[0], &info));
 	EXPECT_EQ(0, info.error_code);
 	close(img);
@@ -265,7 +236,7 @@ TEST(chunk_boundaries)
 }
 
 /* Storage ranges interleaved with work ranges on the snapshotted device. */
-TEST(storage_on_same_device)
+TEST_F(global, storage_on_same_device)
 {
 	struct blksnap_sectors r[2] = {
 		{ 8 * MIB / 512, 8 * MIB / 512 },
@@ -279,23 +250,23 @@ TEST(storage_on_same_device)
 	fd = open("/dev/ram3", O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
-	ASSERT_EQ(0, fill(fd, 7, 0, DEVSZ, 1));
+	ASSERT_EQ(0, sd_write_range(fd, 0, DEVSZ, 7, 1));
 	ASSERT_EQ(0, snap_create(cfd, &id));
 	ASSERT_EQ(0, snap_add(fd, &id));
 	ASSERT_EQ(0, snap_append(cfd, &id, "/dev/ram3", r, 2));
 	ASSERT_EQ(0, snap_take(cfd, &id));
 	/* overwrite the work ranges [0, 8M) and [16M, 24M) */
 	for (i = 0; i < 2; i++)
-		ASSERT_EQ(0, fill(fd, 7, (uint64_t)i * 16 * MIB, 8 * MIB, 2));
+		ASSERT_EQ(0, sd_write_range(fd, (uint64_t)i * 16 * MIB, 8 * MIB, 7, 2));
 	img = snap_open_image(fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, img);
-	EXPECT_EQ(0, check(img, 7, 0, 8 * MIB, 1));
-	EXPECT_EQ(0, check(img, 7, 16 * MIB, 8 * MIB, 1));
+	EXPECT_EQ(0, sd_check_range(img, 0, 8 * MIB, 7, 1));
+	EXPECT_EQ(0, sd_check_range(img, 16 * MIB, 8 * MIB, 7, 1));
 	close(img);
-	EXPECT_EQ(0, check(fd, 7, 0, 8 * MIB, 2));
-	EXPECT_EQ(0, check(fd, 7, 16 * MIB, 8 * MIB, 2));
+	EXPECT_EQ(0, sd_check_range(fd, 0, 8 * MIB, 7, 2));
+	EXPECT_EQ(0, sd_check_range(fd, 16 * MIB, 8 * MIB, 7, 2));
 	/* nothing outside the storage ranges was written by the module */
-	EXPECT_EQ(0, check(fd, 7, 32 * MIB, 32 * MIB, 1));
+	EXPECT_EQ(0, sd_check_range(fd, 32 * MIB, 32 * MIB, 7, 1));
 	EXPECT_EQ(0, snap_destroy(cfd, &id));
 	EXPECT_EQ(0, bf_detach(fd));
 	close(fd);
@@ -303,7 +274,7 @@ TEST(storage_on_same_device)
 }
 
 /* Too little storage: one corrupted event, EIO on the image, origin safe. */
-TEST(overflow)
+TEST_F(global, overflow)
 {
 	struct blksnap_event_corrupted *c;
 	struct blksnap_snapshot_event ev;
@@ -316,7 +287,7 @@ TEST(overflow)
 	ASSERT_EQ(0, setup_snapshot(&s, 1, "/dev/ram2", 0, 2 * CHUNK / 512));
 	EXPECT_EQ(0, snap_wait(s.cfd, &s.id, 0, &ev));	/* CREATE's */
 	EXPECT_EQ(blksnap_event_code_low_free_space, ev.code);
-	ASSERT_EQ(0, fill(s.fd[0], 1, 0, 8 * MIB, 2));	/* 32 chunks */
+	ASSERT_EQ(0, sd_write_range(s.fd[0], 0, 8 * MIB, 1, 2));	/* 32 chunks */
 	/* a low-free-space event, then exactly one corrupted event */
 	n = 0;
 	while (!snap_wait(s.cfd, &s.id, 500, &ev)) {
@@ -339,8 +310,8 @@ TEST(overflow)
 	EXPECT_EQ(EIO, errno);
 	close(img);
 	/* the origin holds exactly what was written */
-	EXPECT_EQ(0, check(s.fd[0], 1, 0, 8 * MIB, 2));
-	EXPECT_EQ(0, check(s.fd[0], 1, 8 * MIB, DEVSZ - 8 * MIB, 1));
+	EXPECT_EQ(0, sd_check_range(s.fd[0], 0, 8 * MIB, 1, 2));
+	EXPECT_EQ(0, sd_check_range(s.fd[0], 8 * MIB, DEVSZ - 8 * MIB, 1, 1));
 	ASSERT_EQ(0, snap_destroy(s.cfd, &s.id));
 	/* a fresh snapshot of the same device starts clean */
 	ASSERT_EQ(0, snap_create(s.cfd, &s.id));
@@ -372,7 +343,7 @@ static void *reader_fn(void *arg)
 }
 
 /* DESTROY while the image is open and read, and the origin written. */
-TEST(destroy_under_io)
+TEST_F(global, destroy_under_io)
 {
 	struct writer w = { .tag = 1, .seed = 5, .limit = 24 * MIB, .ops = 300 };
 	pthread_t rt, wt;

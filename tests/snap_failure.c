@@ -12,62 +12,37 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "util.h"
+#include "fixture.h"
 
-#define MIB (1ULL << 20)
+/*
+ * Every test of this program releases what it used even when an ASSERT
+ * stops it: brd, dm and loop devices, every snapshot, the module
+ * parameters.  Named "global" so that the tests keep their names
+ * (global.NAME) in the results.
+ */
+FIXTURE(global) {
+	struct scratch s;
+};
 
-static void *abuf(size_t len)
+FIXTURE_SETUP(global)
 {
-	void *p = NULL;
-
-	return posix_memalign(&p, 4096, len) ? NULL : p;
+	scratch_save_params(&self->s);
 }
 
-/* Wait for events until a corrupted one; returns its errno or -1. */
-static int wait_corrupted(int cfd, const struct blksnap_uuid *id, int ms)
+FIXTURE_TEARDOWN_PARENT(global)
 {
-	struct blksnap_snapshot_event ev;
+	static const char *const devs[] = {
+		"/dev/ram0", "/dev/ram1", "/dev/ram2", "/dev/ram3", NULL,
+	};
+	static const char *const dms[] = { "bs_org", "bs_err", NULL };
+	static const char *const loops[] = { "/tmp/sf_part.img", NULL };
 
-	while (!snap_wait(cfd, id, ms, &ev))
-		if (ev.code == blksnap_event_code_corrupted)
-			return ((struct blksnap_event_corrupted *)ev.data)->err_code;
-	return -1;
+	scratch_release(NULL, devs, dms, loops);
+	scratch_restore_params(&self->s);
 }
 
-static int write_pattern(int fd, uint64_t off, uint64_t len, uint32_t tag,
-			 uint32_t gen)
-{
-	void *buf = abuf(MIB);
-	uint64_t pos;
-	int ret = 0;
-
-	for (pos = off; pos < off + len && !ret; pos += MIB) {
-		sd_fill(buf, MIB, tag, pos / 512, gen);
-		if (pwrite(fd, buf, MIB, pos) != MIB)
-			ret = -errno;
-	}
-	free(buf);
-	return ret;
-}
-
-static long check_pattern(int fd, uint64_t off, uint64_t len, uint32_t tag,
-			  uint32_t gen)
-{
-	void *buf = abuf(MIB);
-	uint64_t pos;
-	long bad = 0;
-
-	for (pos = off; pos < off + len; pos += MIB) {
-		if (pread(fd, buf, MIB, pos) != MIB) {
-			bad = -1;
-			break;
-		}
-		bad += sd_check(buf, MIB, tag, pos / 512, gen);
-	}
-	free(buf);
-	return bad;
-}
-
-TEST(origin_dm_removed)
+TEST_F(global, origin_dm_removed)
 {
 	struct blksnap_uuid id;
 	char path[64];
@@ -83,25 +58,25 @@ TEST(origin_dm_removed)
 	fd = open(path, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
-	ASSERT_EQ(0, write_pattern(fd, 0, 4 * MIB, 3, 1));
+	ASSERT_EQ(0, sd_write_range(fd, 0, 4 * MIB, 3, 1));
 	ASSERT_EQ(0, snap_create_take(cfd, &id, &fd, 1, "/dev/ram2", 0,
 				65536));
-	ASSERT_EQ(0, write_pattern(fd, 0, MIB, 3, 2));
+	ASSERT_EQ(0, sd_write_range(fd, 0, MIB, 3, 2));
 	close(fd);
 	ASSERT_EQ(0, dm_remove("bs_org"));
-	EXPECT_EQ(ENODEV, wait_corrupted(cfd, &id, 3000));
+	EXPECT_EQ(ENODEV, snap_wait_corrupted(cfd, &id, 3000));
 	EXPECT_EQ(0, snap_destroy(cfd, &id));
 	EXPECT_EQ(base, wait_refcnt(base, 3000));
 	close(cfd);
 	/* the data that was written reached the device below */
 	fd = open("/dev/ram0", O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, check_pattern(fd, 0, MIB, 3, 2));
-	EXPECT_EQ(0, check_pattern(fd, MIB, 3 * MIB, 3, 1));
+	EXPECT_EQ(0, sd_check_range(fd, 0, MIB, 3, 2));
+	EXPECT_EQ(0, sd_check_range(fd, MIB, 3 * MIB, 3, 1));
 	close(fd);
 }
 
-TEST(origin_partition_rescan)
+TEST_F(global, origin_partition_rescan)
 {
 	struct blksnap_uuid id;
 	char part[72];
@@ -119,13 +94,13 @@ TEST(origin_partition_rescan)
 				65536));
 	close(fd);
 	ASSERT_EQ(0, ioctl(lfd, BLKRRPART, 0));
-	EXPECT_EQ(ENODEV, wait_corrupted(cfd, &id, 3000));
+	EXPECT_EQ(ENODEV, snap_wait_corrupted(cfd, &id, 3000));
 	EXPECT_EQ(0, snap_destroy(cfd, &id));
 	loop_destroy(lfd, "/tmp/sf_part.img");
 	close(cfd);
 }
 
-TEST(storage_io_error)
+TEST_F(global, storage_io_error)
 {
 	struct blksnap_snapshotinfo info;
 	struct blksnap_uuid id;
@@ -141,19 +116,19 @@ TEST(storage_io_error)
 	fd = open("/dev/ram1", O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
-	ASSERT_EQ(0, write_pattern(fd, 0, 4 * MIB, 4, 1));
+	ASSERT_EQ(0, sd_write_range(fd, 0, 4 * MIB, 4, 1));
 	ASSERT_EQ(0, snap_create_take(cfd, &id, &fd, 1, path, 0,
 				65536));
-	ASSERT_EQ(0, write_pattern(fd, 0, 2 * MIB, 4, 2));
-	EXPECT_EQ(EIO, wait_corrupted(cfd, &id, 2000));
+	ASSERT_EQ(0, sd_write_range(fd, 0, 2 * MIB, 4, 2));
+	EXPECT_EQ(EIO, snap_wait_corrupted(cfd, &id, 2000));
 	ASSERT_EQ(0, snap_info(fd, &info));
 	EXPECT_EQ(-EIO, info.error_code);
 	img = snap_open_image(fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, img);
-	EXPECT_EQ(-1, check_pattern(img, 0, MIB, 4, 1));	/* EIO */
+	EXPECT_EQ(-EIO, sd_check_range(img, 0, MIB, 4, 1));
 	close(img);
-	EXPECT_EQ(0, check_pattern(fd, 0, 2 * MIB, 4, 2));
-	EXPECT_EQ(0, check_pattern(fd, 2 * MIB, 2 * MIB, 4, 1));
+	EXPECT_EQ(0, sd_check_range(fd, 0, 2 * MIB, 4, 2));
+	EXPECT_EQ(0, sd_check_range(fd, 2 * MIB, 2 * MIB, 4, 1));
 	EXPECT_EQ(0, snap_destroy(cfd, &id));
 	EXPECT_EQ(0, bf_detach(fd));
 	close(fd);
@@ -202,7 +177,7 @@ static void *appender_fn(void *arg)
 }
 
 /* Storage grows by low-free-space events; writers push 6x the start. */
-TEST(storage_stretch)
+TEST_F(global, storage_stretch)
 {
 	struct appender a = { .next = 0 };
 	pthread_t th;
@@ -216,7 +191,7 @@ TEST(storage_stretch)
 	fd = open("/dev/ram0", O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bf_attach(fd));
-	ASSERT_EQ(0, write_pattern(fd, 0, 64 * MIB, 5, 1));
+	ASSERT_EQ(0, sd_write_range(fd, 0, 64 * MIB, 5, 1));
 	ASSERT_EQ(0, snap_create(a.cfd, &a.id));
 	ASSERT_EQ(0, snap_add(fd, &a.id));
 	atomic_store(&a.stop, 0);
@@ -225,7 +200,7 @@ TEST(storage_stretch)
 		usleep(10000);
 	ASSERT_EQ(0, snap_take(a.cfd, &a.id));
 	for (pos = 0; pos < 48 * MIB; pos += MIB) {
-		ASSERT_EQ(0, write_pattern(fd, pos, MIB, 5, 2));
+		ASSERT_EQ(0, sd_write_range(fd, pos, MIB, 5, 2));
 		usleep(20000);
 	}
 	usleep(300000);
@@ -236,7 +211,7 @@ TEST(storage_stretch)
 	EXPECT_LE(5, a.appends);
 	img = snap_open_image(fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, img);
-	EXPECT_EQ(0, check_pattern(img, 0, 64 * MIB, 5, 1));
+	EXPECT_EQ(0, sd_check_range(img, 0, 64 * MIB, 5, 1));
 	close(img);
 	EXPECT_EQ(0, snap_destroy(a.cfd, &a.id));
 	EXPECT_EQ(0, bf_detach(fd));

@@ -13,10 +13,43 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "util.h"
+#include "fixture.h"
 
-#define MIB (1ULL << 20)
+/*
+ * Every test of this program releases what it used even when an ASSERT
+ * stops it: mounts, brd and null_blk devices, every snapshot, the module
+ * parameters.  Named "global" so that the tests keep their names
+ * (global.NAME) in the results.
+ */
+FIXTURE(global) {
+	struct scratch s;
+	int nullb_ours;
+};
 
-TEST(petabyte_take_memory)
+FIXTURE_SETUP(global)
+{
+	scratch_save_params(&self->s);
+	self->nullb_ours = access("/dev/nullb0", F_OK) != 0;
+}
+
+FIXTURE_TEARDOWN_PARENT(global)
+{
+	static const char *const mounts[] = {
+		"/tmp/image", "/tmp/origin", NULL,
+	};
+	static const char *const devs[] = {
+		"/dev/nullb0", "/dev/ram0", "/dev/ram1", "/dev/ram2",
+		"/dev/ram3", NULL,
+	};
+
+	scratch_release(mounts, devs, NULL, NULL);
+	if (self->nullb_ours)
+		system("rmmod null_blk 2>/dev/null");
+	scratch_restore_params(&self->s);
+}
+
+TEST_F(global, petabyte_take_memory)
 {
 	struct blksnap_cbtinfo info;
 	struct blksnap_uuid id;
@@ -57,7 +90,7 @@ TEST(petabyte_take_memory)
  * device has 16384 of them; TAKE allocates nothing per chunk, and copying
  * all of them costs well under a KiB each.
  */
-TEST(metadata_grows_with_copied_chunks)
+TEST_F(global, metadata_grows_with_copied_chunks)
 {
 	struct blksnap_uuid id;
 	void *buf = NULL;
@@ -100,7 +133,7 @@ static int run(const char *cmd)
 }
 
 /* A file system under a writer: its image mounts and shows TAKE's files. */
-TEST(mounted_filesystem)
+TEST_F(global, mounted_filesystem)
 {
 	struct blksnap_uuid id;
 	int cfd, fd, i;
@@ -165,7 +198,7 @@ TEST(mounted_filesystem)
 }
 
 /* DESTROY with the image mounted and read, while the origin is written. */
-TEST(destroy_while_mounted)
+TEST_F(global, destroy_while_mounted)
 {
 	struct blksnap_uuid id;
 	pid_t reader, writer;

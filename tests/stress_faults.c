@@ -30,8 +30,8 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "util.h"
 
-#define MIB (1ULL << 20)
 #define DEVSZ (64 * MIB)
 #define BLOCKS (DEVSZ / 4096)
 /*
@@ -43,21 +43,6 @@
 #define STORAGE_SECT (DEVSZ / 512)	/* all of /dev/ram2 */
 
 static atomic_int stop;
-
-static void *abuf(size_t len)
-{
-	void *p = NULL;
-
-	return posix_memalign(&p, 4096, len) ? NULL : p;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
 
 struct origin {
 	const char *path;

@@ -34,71 +34,13 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "util.h"
 
-#define MIB (1ULL << 20)
 #define KO_PATH "/ko/blksnap.ko"
-
-static void *abuf(size_t len)
-{
-	void *p = NULL;
-
-	return posix_memalign(&p, 4096, len) ? NULL : p;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
 	usleep(ms * 1000);
-}
-
-static int write_pattern(int fd, uint64_t off, uint64_t len, uint32_t tag,
-			 uint32_t gen)
-{
-	void *buf = abuf(len);
-	int ret = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	sd_fill(buf, len, tag, off / 512, gen);
-	if (pwrite(fd, buf, len, off) != (ssize_t)len)
-		ret = -errno;
-	free(buf);
-	return ret;
-}
-
-/* Bad sectors in [off, off + len) against (tag, gen), or -errno. */
-static long check_pattern(int fd, uint64_t off, uint64_t len, uint32_t tag,
-			  uint32_t gen)
-{
-	void *buf = abuf(len);
-	long bad;
-
-	if (!buf)
-		return -ENOMEM;
-	if (pread(fd, buf, len, off) != (ssize_t)len)
-		bad = -errno;
-	else
-		bad = sd_check(buf, len, tag, off / 512, gen);
-	free(buf);
-	return bad;
-}
-
-/* Wait for events until a corrupted one; returns its errno or -1. */
-static int wait_corrupted(int cfd, const struct blksnap_uuid *id, int ms)
-{
-	struct blksnap_snapshot_event ev;
-
-	while (!snap_wait(cfd, id, ms, &ev))
-		if (ev.code == blksnap_event_code_corrupted)
-			return ((struct blksnap_event_corrupted *)ev.data)->err_code;
-	return -1;
 }
 
 static long sysfs_long(const char *path)
@@ -313,7 +255,7 @@ TEST_F(tc, image_name_taken)
 			   p1, sizeof(p1)));
 	d1 = rdev_of(p1);
 	ASSERT_EQ(0, tc_attach(self, 0, p1));
-	ASSERT_EQ(0, write_pattern(self->fd[0], 0, MIB, 1, 1));
+	ASSERT_EQ(0, sd_write_range(self->fd[0], 0, MIB, 1, 1));
 	ASSERT_EQ(0, tc_take(self, 0, "/dev/ram2", 0, 65536));
 	/* the device goes away; its snapshot (and image) stay */
 	bf_detach(self->fd[0]);
@@ -321,7 +263,7 @@ TEST_F(tc, image_name_taken)
 	self->fd[0] = -1;
 	ASSERT_EQ(0, dm_remove("tc_o1"));
 	self->dm[0][0] = 0;
-	EXPECT_EQ(ENODEV, wait_corrupted(self->cfd, &self->id[0], 3000));
+	EXPECT_EQ(ENODEV, snap_wait_corrupted(self->cfd, &self->id[0], 3000));
 
 	ASSERT_EQ(0, tc_dm(self, 1, "tc_o2", "linear", 65536, "/dev/ram1 0",
 			   p2, sizeof(p2)));
@@ -330,7 +272,7 @@ TEST_F(tc, image_name_taken)
 		SKIP(return, "dm gave the new device %u:%u, not %u:%u",
 		     major(d2), minor(d2), major(d1), minor(d1));
 	ASSERT_EQ(0, tc_attach(self, 1, p2));
-	ASSERT_EQ(0, write_pattern(self->fd[1], 0, MIB, 2, 1));
+	ASSERT_EQ(0, sd_write_range(self->fd[1], 0, MIB, 2, 1));
 	EXPECT_EQ(-EEXIST, tc_take(self, 1, "/dev/ram3", 0, 65536));
 
 	/* once the old snapshot is gone, the same snapshot can be taken */
@@ -338,7 +280,7 @@ TEST_F(tc, image_name_taken)
 	ASSERT_EQ(0, snap_take(self->cfd, &self->id[1]));
 	self->img[1] = snap_open_image(self->fd[1], O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, self->img[1]);
-	EXPECT_EQ(0, check_pattern(self->img[1], 0, MIB, 2, 1));
+	EXPECT_EQ(0, sd_check_range(self->img[1], 0, MIB, 2, 1));
 	close(self->img[1]);
 	self->img[1] = -1;
 	ASSERT_EQ(0, tc_destroy(self, 1));
@@ -365,7 +307,7 @@ TEST_F(tc, image_name_free_after_destroy)
 			   p1, sizeof(p1)));
 	d1 = rdev_of(p1);
 	ASSERT_EQ(0, tc_attach(self, 0, p1));
-	ASSERT_EQ(0, write_pattern(self->fd[0], 0, MIB, 1, 1));
+	ASSERT_EQ(0, sd_write_range(self->fd[0], 0, MIB, 1, 1));
 	ASSERT_EQ(0, tc_take(self, 0, "/dev/ram2", 0, 65536));
 	self->img[0] = snap_open_image(self->fd[0], O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, self->img[0]);
@@ -383,11 +325,11 @@ TEST_F(tc, image_name_free_after_destroy)
 		SKIP(return, "dm gave the new device %u:%u, not %u:%u",
 		     major(d2), minor(d2), major(d1), minor(d1));
 	ASSERT_EQ(0, tc_attach(self, 1, p2));
-	ASSERT_EQ(0, write_pattern(self->fd[1], 0, MIB, 2, 1));
+	ASSERT_EQ(0, sd_write_range(self->fd[1], 0, MIB, 2, 1));
 	ASSERT_EQ(0, tc_take(self, 1, "/dev/ram3", 0, 65536));
 	self->img[1] = snap_open_image(self->fd[1], O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, self->img[1]);
-	EXPECT_EQ(0, check_pattern(self->img[1], 0, MIB, 2, 1));
+	EXPECT_EQ(0, sd_check_range(self->img[1], 0, MIB, 2, 1));
 	/* the old image fails (or, at capacity 0, reads nothing) */
 	EXPECT_GE(0, pread(self->img[0], buf, sizeof(buf), 0));
 }
@@ -446,7 +388,7 @@ static int delayed_origin(FIXTURE_DATA(tc) *self)
 	if (!ret)
 		ret = tc_attach(self, 0, path);
 	if (!ret)
-		ret = write_pattern(self->fd[0], 0, 4 * MIB, 3, 1);
+		ret = sd_write_range(self->fd[0], 0, 4 * MIB, 3, 1);
 	return ret;
 }
 
@@ -476,11 +418,11 @@ TEST_F(tc, image_read_vs_corruption)
 	r.buf = abuf(RD_LEN);
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
 	/* copy-on-write of chunk 0: 2 s reading, then the storage fails */
-	EXPECT_EQ(0, write_pattern(self->fd[0], 0, 64 * 1024, 3, 2));
+	EXPECT_EQ(0, sd_write_range(self->fd[0], 0, 64 * 1024, 3, 2));
 	/* no copy any more: lands at once, the image read is still held */
-	EXPECT_EQ(0, write_pattern(self->fd[0], RD_OFF, RD_LEN, 3, 2));
+	EXPECT_EQ(0, sd_write_range(self->fd[0], RD_OFF, RD_LEN, 3, 2));
 	pthread_join(t, NULL);
-	EXPECT_EQ(EIO, wait_corrupted(self->cfd, &self->id[0], 3000));
+	EXPECT_EQ(EIO, snap_wait_corrupted(self->cfd, &self->id[0], 3000));
 	if (r.ret == (ssize_t)RD_LEN) {
 		/* served before the snapshot broke: must be the old data */
 		EXPECT_EQ(0, sd_check(r.buf, RD_LEN, 3, RD_OFF / 512, 1));
@@ -519,7 +461,7 @@ TEST_F(tc, image_read_vs_destroy)
 	ASSERT_EQ(0, pthread_create(&td, NULL, destroyer_fn, &d));
 	sleep_ms(1100);
 	/* copy-on-write is off: lands at once, the image read is held */
-	EXPECT_EQ(0, write_pattern(self->fd[0], RD_OFF, RD_LEN, 3, 2));
+	EXPECT_EQ(0, sd_write_range(self->fd[0], RD_OFF, RD_LEN, 3, 2));
 	pthread_join(t, NULL);
 	pthread_join(td, NULL);
 	EXPECT_EQ(0, d.ret);
@@ -564,7 +506,7 @@ static void *cow_writer_fn(void *arg)
 {
 	struct cow_writer *w = arg;
 
-	w->ret = write_pattern(w->fd, w->off, 4096, 4, 1);
+	w->ret = sd_write_range(w->fd, w->off, 4096, 4, 1);
 	return NULL;
 }
 
@@ -643,7 +585,7 @@ static long kept_after_copy(FIXTURE_DATA(tc) *self, int slot_off)
 	long before, after;
 
 	before = mem_free_kib();
-	if (write_pattern(self->fd[0], slot_off * CHUNK64, 4096, 5, 1))
+	if (sd_write_range(self->fd[0], slot_off * CHUNK64, 4096, 5, 1))
 		return -1;
 	sleep_ms(200);
 	after = mem_free_kib();
@@ -766,7 +708,7 @@ TEST_F(tc, stacked_storage_loop)
 	ASSERT_EQ(0, tc_dm(self, 1, "tc_stk", "linear", 65536, "/dev/ram3 0",
 			   sto, sizeof(sto)));
 	ASSERT_EQ(0, tc_attach(self, 0, "/dev/ram0"));
-	ASSERT_EQ(0, write_pattern(self->fd[0], 0, MIB, 6, 1));
+	ASSERT_EQ(0, sd_write_range(self->fd[0], 0, MIB, 6, 1));
 	ASSERT_EQ(0, snap_create(self->cfd, &self->id[0]));
 	self->have_id[0] = true;
 	ASSERT_EQ(0, snap_add(self->fd[0], &self->id[0]));
@@ -782,7 +724,7 @@ TEST_F(tc, stacked_storage_loop)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(write_pattern(self->fd[0], 0, 4096, 6, 2) ? 1 : 0);
+		_exit(sd_write_range(self->fd[0], 0, 4096, 6, 2) ? 1 : 0);
 	for (waited = 0; waited < 20000; waited += 50) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
@@ -794,9 +736,9 @@ TEST_F(tc, stacked_storage_loop)
 	}
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ(ELOOP, wait_corrupted(self->cfd, &self->id[0], 3000));
+	EXPECT_EQ(ELOOP, snap_wait_corrupted(self->cfd, &self->id[0], 3000));
 	EXPECT_EQ(0, tc_destroy(self, 0));
-	EXPECT_EQ(0, check_pattern(self->fd[0], 0, 4096, 6, 2));
+	EXPECT_EQ(0, sd_check_range(self->fd[0], 0, 4096, 6, 2));
 }
 
 TEST_HARNESS_MAIN

@@ -24,8 +24,8 @@
 #include "snap.h"
 #include "cbt.h"
 #include "dev.h"
-
-#define MIB (1ULL << 20)
+#include "util.h"
+#include "fixture.h"
 
 static int same_uuid(const struct blksnap_cbtinfo *a,
 		     const struct blksnap_cbtinfo *b)
@@ -93,6 +93,32 @@ static int dev_of(const char *path, unsigned int *maj, unsigned int *min)
 	*maj = major(st.st_rdev);
 	*min = minor(st.st_rdev);
 	return 0;
+}
+
+/*
+ * The plain tests of this program release what they used even when an
+ * ASSERT stops them: the dm device over two loops, the zoned null_blk,
+ * every snapshot.  Named "global" so that the tests keep their names.
+ */
+FIXTURE(global) {
+	int unused;
+};
+
+FIXTURE_SETUP(global)
+{
+	(void)self;
+}
+
+FIXTURE_TEARDOWN_PARENT(global)
+{
+	static const char *const dms[] = { "trust_swap", NULL };
+	static const char *const loops[] = {
+		"/tmp/trust_dev.da", "/tmp/trust_dev.db", NULL,
+	};
+
+	scratch_release(NULL, NULL, dms, loops);
+	nullb_remove("trust_zoned");
+	(void)self;
 }
 
 FIXTURE(part) {
@@ -310,7 +336,7 @@ TEST_F(media, loop_resize_new_generation)
 	loop_destroy(sfd, "/tmp/trust_dev.store");
 }
 
-TEST(dm_table_swap_new_generation)
+TEST_F(global, dm_table_swap_new_generation)
 {
 	struct blksnap_cbtinfo before, after;
 	unsigned int ma = 0, mi = 0, mb = 0, mj = 0;
@@ -348,7 +374,7 @@ TEST(dm_table_swap_new_generation)
  * pmem in DAX mode (guest booted with memmap=64M!1536M): file systems
  * mounted -o dax write file data by memcpy, without bios.
  */
-TEST(dax_device_refused)
+TEST_F(global, dax_device_refused)
 {
 	char flag[8] = "";
 	int fd, sfd, i;
@@ -381,7 +407,7 @@ TEST(dax_device_refused)
 }
 
 /* A zoned null_blk device made through configfs. */
-TEST(zoned_device_refused)
+TEST_F(global, zoned_device_refused)
 {
 	static const char *const attrs[] = {
 		"size=256", "zoned=1", "zone_size=4", "memory_backed=1", NULL

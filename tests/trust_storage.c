@@ -26,17 +26,10 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "util.h"
 
-#define MIB (1ULL << 20)
 #define RAMSZ (64 * MIB)
 #define STORAGE "/dev/ram2"
-
-static void *abuf(size_t len)
-{
-	void *p = NULL;
-
-	return posix_memalign(&p, 4096, len) ? NULL : p;
-}
 
 /* Destroy every snapshot (client style: probe, then array). */
 static void destroy_all(int cfd)

@@ -30,15 +30,8 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "dev.h"
+#include "util.h"
 
-#define MIB (1ULL << 20)
-
-static void *abuf(size_t len)
-{
-	void *p = NULL;
-
-	return posix_memalign(&p, 4096, len) ? NULL : p;
-}
 
 static int run(const char *cmd)
 {

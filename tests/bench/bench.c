@@ -757,7 +757,8 @@ static void p6_ext4(int cfd)
 
 static const char *const cow_funcs[] = {
 	"blkdev_write_iter", "bf_submit_bio_noacct", "tracker_submit_bio",
-	"diff_area_cow", "chunk_copy", "chunk_io", "diff_storage_alloc",
+	"diff_area_cow", "diff_area_copy_chunk", "chunk_io",
+	"diff_storage_alloc",
 	"submit_bio_wait", "brd_submit_bio", "alloc_pages",
 	"alloc_pages_noprof", "__free_pages", "kvmalloc_node",
 	"__kvmalloc_node_noprof", "kvfree", "bio_alloc_bioset", "xa_store",
@@ -771,18 +772,20 @@ static const char *const cbt_funcs[] = {
 };
 
 static const char *const img_funcs[] = {
-	"blkdev_read_iter", "image_submit_bio", "image_work_fn",
+	"blkdev_read_iter", "image_submit_bio", "image_read",
+	"image_read_piece", "image_read_endio", "image_work_fn",
 	"image_bio_do", "image_piece_io", "submit_bio_wait", "brd_submit_bio",
 	"bio_alloc_clone", "rwsem_down_read_slowpath", NULL
 };
 
 static const char *const take_funcs[] = {
-	"snapshot_take", "snapshot_take_locked", "diff_area_create",
+	"snapshot_take", "take_prepare", "take_freeze_fs", "take_switch",
+	"diff_area_create",
 	"bdev_freeze", "freeze_bdev", "sync_blockdev", "freeze_super",
 	"blkfilter_freeze", "percpu_ref_kill_and_confirm",
 	"wait_for_completion", "cbt_map_switch", "blkfilter_unfreeze",
 	"bdev_thaw", "thaw_bdev", "thaw_super", "snapshot_thaw",
-	"diff_area_image_add", "device_add_disk", "add_disk_fwnode",
+	"image_create", "device_add_disk", "add_disk_fwnode",
 	"blksnap_alloc_disk", "__blk_alloc_disk", "synchronize_rcu",
 	"blk_mq_freeze_queue", "sync_filesystem", NULL
 };

@@ -19,62 +19,41 @@
 #include <linux/loop.h>
 #include <linux/blk-filter.h>
 #include <linux/blksnap.h>
+#include "blksnap.h"	/* libblksnap, lib/ */
 
-/*
- * Test-only ctl command, compiled into the module only when it is built
- * with BLKSNAP_TESTING=y (as `make check` does): performs the CBT switch
- * that IOCTL_BLKSNAP_SNAPSHOT_TAKE does, without a snapshot.
- */
-#define BLKSNAP_TEST_CTL_CBT_SWITCH	0x5a01
+/* BLKSNAP_TEST_CTL_CBT_SWITCH, compiled in with BLKSNAP_TESTING=y */
+#include "../../include/blksnap-testing.h"
 
 static inline int bf_name_ioctl(int fd, unsigned long cmd, const char *name)
 {
-	struct blkfilter_name n;
-
-	memset(&n, 0, sizeof(n));
-	memcpy(n.name, name, strnlen(name, sizeof(n.name)));
-	return ioctl(fd, cmd, &n) ? -errno : 0;
+	return blksnap_filter_name(fd, cmd, name);
 }
 
 static inline int bf_attach(int fd)
 {
-	return bf_name_ioctl(fd, BLKFILTER_ATTACH, "blksnap");
+	return blksnap_attach(fd);
 }
 
 static inline int bf_detach(int fd)
 {
-	return bf_name_ioctl(fd, BLKFILTER_DETACH, "blksnap");
+	return blksnap_detach(fd);
 }
 
 /* BLKFILTER_CTL "blksnap"; returns the ioctl's result or -errno. */
 static inline int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen)
 {
-	struct blkfilter_ctl ctl;
-	int ret;
-
-	memset(&ctl, 0, sizeof(ctl));
-	strcpy((char *)ctl.name, "blksnap");
-	ctl.cmd = cmd;
-	ctl.optlen = optlen;
-	ctl.opt = (unsigned long)opt;
-	ret = ioctl(fd, BLKFILTER_CTL, &ctl);
-	return ret < 0 ? -errno : ret;
+	return blksnap_filter_ctl(fd, cmd, opt, optlen);
 }
 
 static inline int cbt_info(int fd, struct blksnap_cbtinfo *info)
 {
-	memset(info, 0, sizeof(*info));
-	return bf_ctl(fd, blkfilter_ctl_blksnap_cbtinfo, info, sizeof(*info));
+	return blksnap_cbt_info(fd, info);
 }
 
 static inline int cbt_read(int fd, unsigned int offset, unsigned int length,
 			   unsigned char *buf)
 {
-	struct blksnap_cbtmap arg = {
-		.offset = offset, .length = length, .buffer = buf,
-	};
-
-	return bf_ctl(fd, blkfilter_ctl_blksnap_cbtmap, &arg, sizeof(arg));
+	return blksnap_cbt_map(fd, offset, length, buf);
 }
 
 static inline int cbt_switch(int fd)
@@ -84,9 +63,7 @@ static inline int cbt_switch(int fd)
 
 static inline int cbt_dirty(int fd, struct blksnap_sectors *r, unsigned int n)
 {
-	struct blksnap_cbtdirty arg = { .count = n, .dirty_sectors = r };
-
-	return bf_ctl(fd, blkfilter_ctl_blksnap_cbtdirty, &arg, sizeof(arg));
+	return blksnap_cbt_mark_dirty(fd, r, n);
 }
 
 /* Wait up to 5 s for a block device node to appear. */

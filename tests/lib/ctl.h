@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <linux/blksnap.h>
+#include "blksnap.h"	/* libblksnap, lib/ */
 #include "timeout.h"
 
 #define CTL_DEV "/dev/" BLKSNAP_CTL
@@ -25,15 +26,19 @@
 /* Open /dev/blksnap-control; returns the fd or -1 with errno set. */
 static inline int ctl_open(void)
 {
-	return open(CTL_DEV, O_RDWR | O_CLOEXEC);
+	int fd = blksnap_ctl_open();
+
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
 }
 
 /* ioctl on the control device; returns the result or -errno. */
 static inline int ctl_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	int ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
+	return blksnap_ioctl(fd, cmd, arg);
 }
 
 static inline int cap_get(struct __user_cap_header_struct *hdr,

@@ -9,21 +9,17 @@
 
 static inline int snap_create(int cfd, struct blksnap_uuid *id)
 {
-	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_CREATE, id);
+	return blksnap_snapshot_create(cfd, id);
 }
 
 static inline int snap_destroy(int cfd, const struct blksnap_uuid *id)
 {
-	struct blksnap_uuid copy = *id;
-
-	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_DESTROY, &copy);
+	return blksnap_snapshot_destroy(cfd, id);
 }
 
 static inline int snap_take(int cfd, const struct blksnap_uuid *id)
 {
-	struct blksnap_uuid copy = *id;
-
-	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_TAKE, &copy);
+	return blksnap_snapshot_take(cfd, id);
 }
 
 /* Append @count ranges of device @path. */
@@ -31,15 +27,7 @@ static inline int snap_append(int cfd, const struct blksnap_uuid *id,
 			      const char *path, struct blksnap_sectors *r,
 			      unsigned int count)
 {
-	struct blksnap_snapshot_append_storage arg = {
-		.id = *id,
-		.bdev_path = (__u8 *)path,
-		.bdev_path_size = strlen(path) + 1,
-		.count = count,
-		.ranges = r,
-	};
-
-	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE, &arg);
+	return blksnap_snapshot_append_storage(cfd, id, path, r, count);
 }
 
 static inline int snap_append_range(int cfd, const struct blksnap_uuid *id,
@@ -55,18 +43,12 @@ static inline int snap_wait(int cfd, const struct blksnap_uuid *id,
 			    unsigned int timeout_ms,
 			    struct blksnap_snapshot_event *ev)
 {
-	memset(ev, 0, sizeof(*ev));
-	ev->id = *id;
-	ev->timeout_ms = timeout_ms;
-	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, ev);
+	return blksnap_wait_event(cfd, id, timeout_ms, ev);
 }
 
 static inline int snap_add(int bfd, const struct blksnap_uuid *id)
 {
-	struct blksnap_snapshotadd arg = { .id = *id };
-
-	return bf_ctl(bfd, blkfilter_ctl_blksnap_snapshotadd, &arg,
-		      sizeof(arg));
+	return blksnap_snapshot_add(bfd, id);
 }
 
 static inline int snap_info(int bfd, struct blksnap_snapshotinfo *info)
@@ -181,6 +163,21 @@ static inline void snap_destroy_all(void)
 		for (i = 0; i < arg.count && i < 64; i++)
 			snap_destroy(cfd, &ids[i]);
 	close(cfd);
+}
+
+/*
+ * Wait for events of snapshot @id until a "corrupted" one, each wait up to
+ * @ms: its errno, or -1 when a wait ends without one.
+ */
+static inline int snap_wait_corrupted(int cfd, const struct blksnap_uuid *id,
+				      int ms)
+{
+	struct blksnap_snapshot_event ev;
+
+	while (!snap_wait(cfd, id, ms, &ev))
+		if (ev.code == blksnap_event_code_corrupted)
+			return ((struct blksnap_event_corrupted *)ev.data)->err_code;
+	return -1;
 }
 
 /* Write @len bytes of sd_fill(@tag, generation 1) at @off of @fd. */

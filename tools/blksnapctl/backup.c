@@ -23,28 +23,6 @@
 
 #define BUFSZ (1U << 20)
 
-/*
- * The state of the last backup: the CBT position it copied up to and the
- * identity of the base file it describes.  The identity is the base's size,
- * inode number and mtime after the backup, and a random backup id stored
- * both here and in the base's xattr BASE_ID_XATTR (where the file system
- * has user xattrs): a copy of another backup over the base, or any write
- * into it, no longer matches.
- */
-struct bstate {
-	struct blksnap_uuid generation_id;
-	unsigned int changes_number;
-	unsigned int block_size;
-	unsigned long long device_capacity;
-	unsigned long long base_size;
-	unsigned long long base_ino;
-	long long base_mtime_sec;
-	long base_mtime_nsec;
-	char base_id[33];
-	int base_id_xattr;
-};
-
-#define BASE_ID_XATTR "user.blksnapctl.backup_id"
 
 /* Set by SIGINT, SIGTERM and SIGHUP during a backup: stop copying. */
 static volatile sig_atomic_t interrupted;
@@ -96,197 +74,6 @@ static void progress_end(struct progress *p)
 {
 	if (p->on)
 		printf("\n");
-}
-
-static int read_state(const char *path, struct bstate *s)
-{
-	char line[256], val[128];
-	int have = 0;
-	FILE *f;
-
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	memset(s, 0, sizeof(*s));
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "generation_id=%127s", val) == 1 &&
-		    !uuid_parse(val, &s->generation_id))
-			have |= 1;
-		else if (sscanf(line, "changes_number=%u",
-				&s->changes_number) == 1)
-			have |= 2;
-		else if (sscanf(line, "block_size=%u", &s->block_size) == 1)
-			have |= 4;
-		else if (sscanf(line, "device_capacity=%llu",
-				&s->device_capacity) == 1)
-			have |= 8;
-		else if (sscanf(line, "base_size=%llu", &s->base_size) == 1)
-			have |= 16;
-		else if (sscanf(line, "base_ino=%llu", &s->base_ino) == 1)
-			have |= 32;
-		else if (sscanf(line, "base_mtime=%lld.%ld", &s->base_mtime_sec,
-				&s->base_mtime_nsec) == 2)
-			have |= 64;
-		else if (sscanf(line, "base_id=%32[0-9a-f]", s->base_id) == 1 &&
-			 strlen(s->base_id) == 32)
-			have |= 128;
-		else if (sscanf(line, "base_id_xattr=%d",
-				&s->base_id_xattr) == 1)
-			have |= 256;
-	}
-	fclose(f);
-	return have == 511 ? 0 : -EINVAL;
-}
-
-/* fsync the directory of @path. */
-static int fsync_dir_of(const char *path)
-{
-	char dir[4096], *slash;
-	int fd, ret = 0;
-
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = 0;
-	else
-		*slash = 0;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/*
- * Create a new file next to @path, "@path.tmp-XXXXXXXX" with a random
- * suffix, O_EXCL and O_NOFOLLOW: never a file or symlink someone else put
- * there.  Returns the fd (name in @tmp) or -errno.
- */
-static int create_tmp(const char *path, char *tmp, size_t len)
-{
-	unsigned int r;
-	int i, fd;
-
-	for (i = 0; i < 100; i++) {
-		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-			return -EIO;
-		if ((size_t)snprintf(tmp, len, "%s.tmp-%08x", path, r) >= len)
-			return -ENAMETOOLONG;
-		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-			  O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			return fd >= 0 ? fd : -errno;
-	}
-	return -EEXIST;
-}
-
-/*
- * Remove the state before the file it describes is written: a backup that
- * stops part way then leaves no state that matches.  Durable (the
- * directory is synced) before the first byte of the base changes.
- */
-static int invalidate_state(const char *path)
-{
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	return fsync_dir_of(path);
-}
-
-/*
- * Replace the state atomically: a new file (create_tmp), fsync, rename
- * over the old one, fsync the directory.  Call only when the base is
- * durable.  @base: the base's fd, whose identity goes into the state.
- */
-static int write_state(const char *path, const struct blksnap_cbtinfo *ci,
-		       int base, const char *base_id, int id_xattr)
-{
-	char tmp[4200], uuid[40];
-	struct stat st;
-	int fd, ret = 0;
-	FILE *f;
-
-	if (fstat(base, &st))
-		return -errno;
-	fd = create_tmp(path, tmp, sizeof(tmp));
-	if (fd < 0)
-		return fd;
-	f = fdopen(fd, "w");
-	if (!f) {
-		ret = -errno;
-		close(fd);
-		unlink(tmp);
-		return ret;
-	}
-	uuid_format(&ci->generation_id, uuid);
-	fprintf(f, "# blksnapctl backup state\ngeneration_id=%s\nchanges_number=%u\nblock_size=%u\ndevice_capacity=%llu\n",
-		uuid, ci->changes_number, ci->block_size,
-		(unsigned long long)ci->device_capacity);
-	fprintf(f, "base_size=%llu\nbase_ino=%llu\nbase_mtime=%lld.%09ld\nbase_id=%s\nbase_id_xattr=%d\n",
-		(unsigned long long)st.st_size,
-		(unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
-		(long)st.st_mtim.tv_nsec, base_id, id_xattr);
-	if (fflush(f) || fsync(fileno(f)))
-		ret = -errno;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		return ret;
-	}
-	return fsync_dir_of(path);
-}
-
-/*
- * A new random backup id for the base @fd, in its xattr where the file
- * system has user xattrs (*@in_xattr 1) and always in the state.
- */
-static int new_base_id(int fd, char *id, int *in_xattr)
-{
-	unsigned char r[16];
-	int i;
-
-	if (getrandom(r, sizeof(r), 0) != sizeof(r))
-		return -EIO;
-	for (i = 0; i < 16; i++)
-		sprintf(id + 2 * i, "%02x", r[i]);
-	*in_xattr = 1;
-	if (fsetxattr(fd, BASE_ID_XATTR, id, 32, 0)) {
-		if (errno != ENOTSUP && errno != EOPNOTSUPP)
-			return -errno;
-		*in_xattr = 0;
-	}
-	return 0;
-}
-
-/* Is @fd the base @s describes?  NULL, or why not. */
-static const char *base_mismatch(int fd, const struct bstate *s)
-{
-	char id[33];
-	struct stat st;
-	ssize_t n;
-
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		return "not a regular file";
-	if ((unsigned long long)st.st_size != s->base_size)
-		return "its size differs";
-	if ((unsigned long long)st.st_ino != s->base_ino)
-		return "it is another file (inode number)";
-	if (st.st_mtim.tv_sec != s->base_mtime_sec ||
-	    st.st_mtim.tv_nsec != s->base_mtime_nsec)
-		return "it was modified since (mtime)";
-	if (!s->base_id_xattr)
-		return NULL;
-	n = fgetxattr(fd, BASE_ID_XATTR, id, 32);
-	if (n != 32 || memcmp(id, s->base_id, 32))
-		return "its backup id (xattr " BASE_ID_XATTR ") differs";
-	return NULL;
 }
 
 static int is_zero(const void *buf, size_t len)
@@ -423,7 +210,7 @@ static int resolve(const char *arg, char *image, char *origin, size_t len)
 	ret = open_bdev(origin, &fd);
 	if (ret)
 		return filter_fail(origin, ret, "open");
-	ret = snap_info(fd, &info);
+	ret = blksnap_snapshot_info(fd, &info);
 	close(fd);
 	if (ret)
 		return filter_fail(origin, ret, "snapshotinfo");
@@ -456,7 +243,7 @@ static int check_pair(const char *origin, const char *image)
 	ret = open_bdev(origin, &fd);
 	if (ret)
 		return filter_fail(origin, ret, "open");
-	ret = snap_info(fd, &info);
+	ret = blksnap_snapshot_info(fd, &info);
 	close(fd);
 	if (ret)
 		return filter_fail(origin, ret, "snapshotinfo");
@@ -511,7 +298,7 @@ static int origin_cbt(const char *origin, struct blksnap_cbtinfo *ci)
 	ret = open_bdev(origin, &fd);
 	if (ret)
 		return ret;
-	ret = cbt_info(fd, ci);
+	ret = blksnap_cbt_info(fd, ci);
 	close(fd);
 	return ret < 0 ? ret : 0;
 }
@@ -530,23 +317,21 @@ static void report(const struct job *j, const char *mode, const char *why,
 {
 	uint64_t total = (size + bsize - 1) / bsize;
 
-	if (opt_json) {
-		printf("{\"mode\":\"%s\",\"reason\":", mode);
-		json_str(stdout, why);
-		printf(",\"image\":");
-		json_str(stdout, j->image);
-		printf(",\"output\":");
-		json_str(stdout, j->out);
-		printf(",\"bytes_total\":%llu,\"block_size\":%llu,\"blocks_total\":%llu,\"blocks_copied\":%llu,\"verified\":%s}\n",
-		       (unsigned long long)size, (unsigned long long)bsize,
-		       (unsigned long long)total, (unsigned long long)copied,
-		       verified ? "true" : "false");
-		return;
-	}
-	printf("%s backup of %s to %s: %llu of %llu blocks of %llu bytes copied%s%s\n",
-	       mode, j->image, j->out, (unsigned long long)copied,
-	       (unsigned long long)total, (unsigned long long)bsize,
-	       verified ? ", verified" : "", "");
+	out_begin();
+	out_str(O_JSON, "mode", mode);
+	out_str(O_JSON, "reason", why);
+	out_str(O_JSON, "image", j->image);
+	out_str(O_JSON, "output", j->out);
+	out_u64(O_JSON, "bytes_total", size);
+	out_u64(O_JSON, "block_size", bsize);
+	out_u64(O_JSON, "blocks_total", total);
+	out_u64(O_JSON, "blocks_copied", copied);
+	out_bool(O_JSON, "verified", verified);
+	out_text("%s backup of %s to %s: %llu of %llu blocks of %llu bytes copied%s\n",
+		 mode, j->image, j->out, (unsigned long long)copied,
+		 (unsigned long long)total, (unsigned long long)bsize,
+		 verified ? ", verified" : "");
+	out_end();
 }
 
 /* The snapshot still holds: its corruption makes the copy useless. */
@@ -557,7 +342,7 @@ static int check_corrupted(const struct job *j)
 
 	if (!j->origin || open_bdev(j->origin, &fd))
 		return 0;
-	if (!snap_info(fd, &si) && si.error_code)
+	if (!blksnap_snapshot_info(fd, &si) && si.error_code)
 		ret = fail(si.error_code, "%s: the snapshot was corrupted during the backup (%s): %s is not usable",
 			   j->origin, strerror(-si.error_code), j->out);
 	close(fd);
@@ -569,20 +354,13 @@ static int copy_changed(int img, int out, const uint8_t *map, uint64_t nblk,
 			unsigned int saved, uint64_t bsize, uint64_t size,
 			void *buf, struct progress *p)
 {
-	uint64_t i, k;
+	uint64_t pos = 0, first, count;
 	int ret = 0;
 
-	for (i = 0; i < nblk && !ret; i = k) {
-		uint64_t off, len;
+	while (!ret && blksnap_cbt_next_run(map, nblk, saved, &pos, &first,
+					    &count)) {
+		uint64_t off = first * bsize, len = count * bsize;
 
-		for (k = i; k < nblk && map[k] > saved; k++)
-			;
-		if (k == i) {
-			k++;
-			continue;
-		}
-		off = i * bsize;
-		len = (k - i) * bsize;
 		if (off + len > size)
 			len = size - off;
 		ret = copy_range(img, out, off, len, buf, 0, p);
@@ -603,11 +381,12 @@ static int choose_mode(const struct job *j, const struct blksnap_cbtinfo *ci,
 		       uint64_t size, struct bstate *st, const char **why,
 		       int *base)
 {
+	struct blksnap_cbtinfo saved = { 0 };
 	const char *bad;
 	int ret;
 
 	*base = -1;
-	ret = read_state(j->state, st);
+	ret = bstate_read(j->state, st);
 	if (ret == -ENOENT) {
 		*why = "no state file: first backup";
 		return 1;
@@ -616,18 +395,24 @@ static int choose_mode(const struct job *j, const struct blksnap_cbtinfo *ci,
 		*why = "state file unreadable or from an older " PROG;
 		return 1;
 	}
-	if (memcmp(&st->generation_id, &ci->generation_id,
-		   sizeof(st->generation_id))) {
+	saved.generation_id = st->generation_id;
+	saved.changes_number = st->changes_number;
+	saved.block_size = st->block_size;
+	saved.device_capacity = st->device_capacity;
+	switch (blksnap_incremental_check(&saved, ci)) {
+	case BLKSNAP_FULL_GENERATION:
 		*why = "change-tracking generation changed";
 		return 1;
-	}
-	if (ci->changes_number <= st->changes_number) {
+	case BLKSNAP_FULL_CHANGES_NUMBER:
 		*why = "changes_number not above the saved one";
 		return 1;
+	case BLKSNAP_FULL_GEOMETRY:
+		*why = "device size or tracking block size changed";
+		return 1;
+	case BLKSNAP_INCREMENTAL_OK:
+		break;
 	}
-	if (st->block_size != ci->block_size ||
-	    st->device_capacity != ci->device_capacity ||
-	    ci->device_capacity != size) {
+	if (ci->device_capacity != size) {
 		*why = "device size or tracking block size changed";
 		return 1;
 	}
@@ -638,7 +423,7 @@ static int choose_mode(const struct job *j, const struct blksnap_cbtinfo *ci,
 	}
 	if (*base < 0)
 		return -fail(-errno, "%s: %s", j->out, strerror(errno));
-	bad = base_mismatch(*base, st);
+	bad = bstate_base_mismatch(*base, st);
 	if (bad) {
 		close(*base);
 		*base = -1;
@@ -700,8 +485,8 @@ static int do_backup(const struct job *j)
 			ret = -full;
 			goto out;
 		}
-		if (full && !opt_json)
-			printf("%s: doing a full copy (%s)\n", j->out, why);
+		if (full)
+			out_text("%s: doing a full copy (%s)\n", j->out, why);
 	}
 	buf = aligned_alloc(4096, BUFSZ);
 	if (!buf) {
@@ -722,7 +507,7 @@ static int do_backup(const struct job *j)
 			ret = filter_fail(j->origin, ret, "open");
 			goto out;
 		}
-		ret = cbt_map_read(ofd, &ci, 0, nblk, map);
+		ret = blksnap_cbt_map_read(ofd, 0, nblk, map);
 		close(ofd);
 		if (ret) {
 			ret = filter_fail(j->origin, ret, "cbtmap");
@@ -734,7 +519,7 @@ static int do_backup(const struct job *j)
 	}
 	/* no state may describe a file that is about to change */
 	if (j->state) {
-		ret = invalidate_state(j->state);
+		ret = bstate_invalidate(j->state);
 		if (ret) {
 			ret = fail(ret, "%s: cannot remove the old state: %s",
 				   j->state, strerror(-ret));
@@ -799,7 +584,7 @@ static int do_backup(const struct job *j)
 	ret = check_corrupted(j);
 	if (ret)
 		goto out;
-	ret = new_base_id(out, id, &id_xattr);
+	ret = bstate_new_base_id(out, id, &id_xattr);
 	if (!ret && fsync(out))
 		ret = -errno;
 	if (ret) {
@@ -826,7 +611,7 @@ static int do_backup(const struct job *j)
 		goto out;
 	}
 	if (j->state && have_cbt) {
-		ret = write_state(j->state, &ci, out, id, id_xattr);
+		ret = bstate_write(j->state, &ci, out, id, id_xattr);
 		if (ret) {
 			ret = fail(ret, "%s: %s", j->state, strerror(-ret));
 			goto out;
@@ -867,6 +652,12 @@ int cmd_backup(int argc, char **argv)
 
 	if (argc < 1)
 		return usage_err("backup needs 'full' or 'incremental'");
+	if (help_asked(argv[0], "backup"))
+		return EX_HELP;
+	if (!strcmp(argv[0], "full"))
+		set_help_cmd("backup full");
+	else if (!strcmp(argv[0], "incremental"))
+		set_help_cmd("backup incremental");
 	ret = parse_opts(argc - 1, argv + 1, defs, pos, &n, 2);
 	if (ret)
 		return ret;
@@ -904,3 +695,4 @@ int cmd_backup(int argc, char **argv)
 	j.origin = origin[0] ? origin : NULL;
 	return do_backup(&j);
 }
+

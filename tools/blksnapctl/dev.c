@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * blksnapctl: the device layer, i.e. everything that touches a block
- * device, /dev/blksnap-control or sysfs.  The host tests link fake_dev.c
- * instead (make fake), which stands regular files in for devices.
+ * device, /dev/blksnap-control or sysfs other than the blksnap ioctls
+ * (libblksnap's).  The host tests link fake_dev.c instead (make fake),
+ * which stands regular files in for devices and answers those ioctls
+ * through libblksnap's ioctl hook.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,51 +39,23 @@ int bdev_size(int fd, uint64_t *bytes)
 	return ioctl(fd, BLKGETSIZE64, bytes) ? -errno : 0;
 }
 
-int bf_name_ioctl(int fd, unsigned long cmd)
-{
-	struct blkfilter_name n;
-
-	memset(&n, 0, sizeof(n));
-	memcpy(n.name, "blksnap", sizeof("blksnap"));
-	return ioctl(fd, cmd, &n) ? -errno : 0;
-}
-
-int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen)
-{
-	struct blkfilter_ctl ctl;
-	int ret;
-
-	memset(&ctl, 0, sizeof(ctl));
-	memcpy(ctl.name, "blksnap", sizeof("blksnap"));
-	ctl.cmd = cmd;
-	ctl.optlen = optlen;
-	ctl.opt = (uintptr_t)opt;
-	ret = ioctl(fd, BLKFILTER_CTL, &ctl);
-	return ret < 0 ? -errno : ret;
-}
-
 int ctl_open(int *fd)
 {
-	*fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
-	if (*fd >= 0)
+	int ret = blksnap_ctl_open();
+
+	*fd = ret;
+	if (ret >= 0)
 		return 0;
-	if (errno == ENOENT || errno == ENODEV || errno == ENXIO) {
+	if (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO) {
 		msg("%s is missing: the blksnap module is not loaded (run: modprobe blksnap)",
 		    CTL_PATH);
 		return -ENXIO;
 	}
-	if (errno == EACCES || errno == EPERM)
+	if (ret == -EACCES || ret == -EPERM)
 		msg("%s: permission denied (run as root)", CTL_PATH);
 	else
-		msg("%s: %s", CTL_PATH, strerror(errno));
-	return -errno;
-}
-
-int ctl_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	int ret = ioctl(fd, cmd, arg);
-
-	return ret < 0 ? -errno : ret;
+		msg("%s: %s", CTL_PATH, strerror(-ret));
+	return ret;
 }
 
 int is_bdev(const struct stat *st)
@@ -114,7 +88,7 @@ ssize_t out_pwrite(int fd, const void *buf, size_t n, uint64_t off)
 
 int file_fallocate(int fd, uint64_t size)
 {
-	return fallocate(fd, 0, 0, size) ? -errno : 0;
+	return blksnap_file_allocate(fd, size);
 }
 
 int fs_type(int fd, unsigned long *type)

@@ -119,7 +119,7 @@ static int read_cbt(int fd, char *path, size_t len, struct fakecbt *c)
 	return 0;
 }
 
-int bf_name_ioctl(int fd, unsigned long cmd)
+static int fake_filter_name(int fd, unsigned long cmd)
 {
 	char path[4096], meta[4200];
 	struct fakecbt c;
@@ -145,7 +145,8 @@ int bf_name_ioctl(int fd, unsigned long cmd)
 	return unlink(meta) ? -errno : 0;
 }
 
-int bf_ctl(int fd, unsigned int cmd, void *opt, unsigned int optlen)
+static int fake_filter_ctl(int fd, unsigned int cmd, void *opt,
+			   unsigned int optlen)
 {
 	char path[4096], name[4200];
 	struct fakecbt c;
@@ -270,7 +271,7 @@ static int fake_event(struct blksnap_snapshot_event *ev)
 	return -ENOENT;
 }
 
-int ctl_ioctl(int fd, unsigned long cmd, void *arg)
+static int fake_ctl_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	char path[4096], uuid[40];
 	unsigned int i;
@@ -329,6 +330,28 @@ int ctl_ioctl(int fd, unsigned long cmd, void *arg)
 	if (cmd == IOCTL_BLKSNAP_SNAPSHOT_TAKE)
 		return snapshot_exists(arg) ? 0 : -ESRCH;
 	return -ENOTTY;
+}
+
+/*
+ * libblksnap's ioctl hook: every request of the library lands here instead
+ * of in the kernel.
+ */
+static int fake_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct blkfilter_ctl *ctl = arg;
+
+	if (req == BLKFILTER_ATTACH || req == BLKFILTER_DETACH)
+		return fake_filter_name(fd, req);
+	if (req == BLKFILTER_CTL)
+		return fake_filter_ctl(fd, ctl->cmd,
+				       (void *)(uintptr_t)ctl->opt,
+				       ctl->optlen);
+	return fake_ctl_ioctl(fd, req, arg);
+}
+
+static void __attribute__((constructor)) fake_init(void)
+{
+	blksnap_set_ioctl_hook(fake_ioctl);
 }
 
 const char *sysfs_root(void)

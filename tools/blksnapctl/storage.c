@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * blksnapctl: difference storage (ranges of a block device, or a regular
- * file preallocated and mapped with FIEMAP), the per-snapshot state file
- * under /run/blksnapctl, and the watch loop that grows the storage.
+ * blksnapctl: difference storage: ranges of a block device, or a regular
+ * file created for it, preallocated, made immutable and mapped with FIEMAP
+ * (libblksnap), after the checks that keep it out of the snapshot it
+ * serves (its device must not lie on a device of the snapshot) and out of
+ * other users' reach (a new root-owned file in a root-owned directory).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -21,246 +23,6 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include "blksnapctl.h"
-
-static const char *rundir(void)
-{
-	const char *d = getenv("BLKSNAPCTL_RUNDIR");
-
-	return d && *d ? d : RUNDIR_DEFAULT;
-}
-
-int state_path(const struct blksnap_uuid *id, char *buf, size_t len)
-{
-	char uuid[40];
-
-	uuid_format(id, uuid);
-	if ((size_t)snprintf(buf, len, "%s/%s", rundir(), uuid) >= len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static int mkdir_p(const char *dir)
-{
-	char buf[4096], *p;
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", dir) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; ; p++) {
-		if (*p && *p != '/')
-			continue;
-		if (*p == '/')
-			*p = 0;
-		else
-			p = NULL;
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		if (!p)
-			return 0;
-		*p = '/';
-	}
-}
-
-/* Append one line to the snapshot's state file (created as needed). */
-int state_add_line(const struct blksnap_uuid *id, const char *fmt, ...)
-{
-	char path[4096], line[8192];
-	va_list ap;
-	int fd, len, ret = 0;
-
-	if (state_path(id, path, sizeof(path)))
-		return -ENAMETOOLONG;
-	ret = mkdir_p(rundir());
-	if (ret)
-		goto out;
-	va_start(ap, fmt);
-	len = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (len < 0 || len >= (int)sizeof(line))
-		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (write(fd, line, len) != len || fsync(fd))
-		ret = errno ? -errno : -EIO;
-	close(fd);
-out:
-	if (ret)
-		msg("warning: cannot record state in %s: %s", path,
-		    strerror(-ret));
-	return ret;
-}
-
-/* The dev_t of the devices recorded by "snapshot add"; their number. */
-int state_devices(const struct blksnap_uuid *id, dev_t *devs, int max)
-{
-	char path[4096], line[4200];
-	unsigned int maj, min;
-	int n = 0;
-	FILE *f;
-
-	if (state_path(id, path, sizeof(path)))
-		return 0;
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), f))
-		if (sscanf(line, "device %u:%u", &maj, &min) == 2)
-			devs[n++] = makedev(maj, min);
-	fclose(f);
-	return n;
-}
-
-static int get_flags(int fd, int *flags)
-{
-	return ioctl(fd, FS_IOC_GETFLAGS, flags) ? -errno : 0;
-}
-
-/* Set or clear the immutable attribute through the open @fd. */
-static int set_immutable_fd(int fd, int on)
-{
-	int flags, ret;
-
-	ret = get_flags(fd, &flags);
-	if (ret)
-		return ret;
-	if (on)
-		flags |= FS_IMMUTABLE_FL;
-	else
-		flags &= ~FS_IMMUTABLE_FL;
-	return ioctl(fd, FS_IOC_SETFLAGS, &flags) ? -errno : 0;
-}
-
-static int set_immutable(const char *path, int on)
-{
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	ret = set_immutable_fd(fd, on);
-	close(fd);
-	return ret;
-}
-
-/*
- * Release a storage file recorded as "storage MAJ:MIN INO PATH": only if
- * PATH is still that inode (never a file put in its place); the immutable
- * attribute is cleared through the fd.  0, or 1 after a message.
- */
-static int release_storage(const char *line, int keep)
-{
-	unsigned int maj, min;
-	unsigned long long ino;
-	struct stat st;
-	int off = 0, fd, ret;
-	const char *file;
-
-	if (sscanf(line, "storage %u:%u %llu %n", &maj, &min, &ino,
-		   &off) != 3 || !off)
-		return 0;
-	file = line + off;
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0) {
-		msg("%s: %s", file, strerror(errno));
-		return 1;
-	}
-	if (fstat(fd, &st) || st.st_dev != makedev(maj, min) ||
-	    st.st_ino != ino) {
-		msg("%s: not the storage file this snapshot was given (another file is in its place): left alone",
-		    file);
-		close(fd);
-		return 1;
-	}
-	ret = set_immutable_fd(fd, 0);
-	close(fd);
-	if (ret) {
-		msg("%s: cannot clear the immutable attribute: %s (run: chattr -i %s)",
-		    file, strerror(-ret), file);
-		return 1;
-	}
-	if (!keep && unlink(file) && errno != ENOENT) {
-		msg("%s: cannot delete: %s", file, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * Undo what the tool did for the snapshot's storage files: clear the
- * immutable attribute it set, delete the files it created (unless @keep),
- * then remove the state file.  Returns 0 or an exit code.
- */
-int state_cleanup(const struct blksnap_uuid *id, int keep, int *nfiles)
-{
-	char path[4096], line[4200], *file;
-	int created, was_imm, bad = 0, ret;
-	FILE *f;
-
-	*nfiles = 0;
-	if (state_path(id, path, sizeof(path)))
-		return EX_FAIL;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : fail(-errno, "%s: %s", path,
-						  strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		int off = 0;
-
-		line[strcspn(line, "\n")] = 0;
-		if (!strncmp(line, "storage ", 8)) {
-			(*nfiles)++;
-			bad |= release_storage(line, keep);
-			continue;
-		}
-		if (sscanf(line, "file %d %d %n", &created, &was_imm,
-			   &off) != 2 || !off)
-			continue;
-		file = line + off;
-		(*nfiles)++;
-		if (!was_imm) {
-			ret = set_immutable(file, 0);
-			if (ret && ret != -ENOENT) {
-				msg("%s: cannot clear the immutable attribute: %s (run: chattr -i %s)",
-				    file, strerror(-ret), file);
-				bad = 1;
-				continue;
-			}
-		}
-		if (created && !keep && unlink(file) && errno != ENOENT) {
-			msg("%s: cannot delete: %s", file, strerror(errno));
-			bad = 1;
-		}
-	}
-	fclose(f);
-	if (bad) {
-		msg("state kept in %s; fix the above and run the destroy again",
-		    path);
-		return EX_FAIL;
-	}
-	if (unlink(path) && errno != ENOENT)
-		return fail(-errno, "%s: %s", path, strerror(errno));
-	return 0;
-}
-
-static int append_ioctl(int cfd, const struct blksnap_uuid *id,
-			const char *bdev, struct blksnap_sectors *r,
-			unsigned int n)
-{
-	struct blksnap_snapshot_append_storage arg = {
-		.id = *id,
-		.bdev_path = (__u8 *)bdev,
-		.bdev_path_size = strlen(bdev) + 1,
-		.count = n,
-		.ranges = r,
-	};
-
-	return ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE, &arg);
-}
 
 static int append_fail(const struct blksnap_uuid *id, const char *what,
 		       int err)
@@ -290,7 +52,7 @@ int storage_append_dev(int cfd, const struct blksnap_uuid *id,
 	unsigned int i;
 	int ret;
 
-	ret = append_ioctl(cfd, id, path, r, n);
+	ret = blksnap_snapshot_append_storage(cfd, id, path, r, n);
 	if (ret)
 		return append_fail(id, path, ret);
 	for (i = 0; i < n; i++)
@@ -391,7 +153,7 @@ static int dev_in_snapshot(const struct blksnap_uuid *id, dev_t dev)
 			       sizeof(node)) ||
 		    open_bdev(node, &fd))
 			continue;
-		if (!snap_info(fd, &info) && info.image[0]) {
+		if (!blksnap_snapshot_info(fd, &info) && info.image[0]) {
 			close(fd);
 			return 1;
 		}
@@ -400,115 +162,45 @@ static int dev_in_snapshot(const struct blksnap_uuid *id, dev_t dev)
 	return 0;
 }
 
-#define MAX_EXTENTS 256
-
 /*
- * Map the file's blocks to sectors of its file system's device, merging
- * neighbours.  Refuses holes and extents whose place on the device is not
- * fixed.  Returns the number of ranges in *@out (malloc'ed) or -errno.
+ * Map the file's blocks to sectors of its file system's device
+ * (blksnap_file_map), saying why a file cannot be used.  Returns the
+ * number of ranges in *@out (malloc'ed) or -errno (message printed).
  */
 static int map_file(int fd, const char *path, uint64_t size,
 		    struct blksnap_sectors **out)
 {
-	size_t fmsize = sizeof(struct fiemap) +
-			MAX_EXTENTS * sizeof(struct fiemap_extent);
-	struct blksnap_sectors *r = NULL;
-	struct fiemap *fm = malloc(fmsize);
-	uint64_t next = 0;
-	int n = 0, cap = 0, last = 0;
-	unsigned int i;
-	const unsigned int bad = FIEMAP_EXTENT_UNKNOWN |
-				 FIEMAP_EXTENT_DELALLOC |
-				 FIEMAP_EXTENT_ENCODED |
-				 FIEMAP_EXTENT_DATA_ENCRYPTED |
-				 FIEMAP_EXTENT_NOT_ALIGNED |
-				 FIEMAP_EXTENT_DATA_INLINE |
-				 FIEMAP_EXTENT_DATA_TAIL |
-				 FIEMAP_EXTENT_SHARED;
+	struct blksnap_map_error e;
+	int n = blksnap_file_map(fd, size, out, &e);
 
-	if (!fm)
-		return -ENOMEM;
-	while (!last && next < size) {
-		memset(fm, 0, fmsize);
-		fm->fm_start = next;
-		fm->fm_length = size - next;
-		fm->fm_flags = FIEMAP_FLAG_SYNC;
-		fm->fm_extent_count = MAX_EXTENTS;
-		if (ioctl(fd, FS_IOC_FIEMAP, fm)) {
-			int err = errno;
-
-			msg("%s: FIEMAP: %s (the file system cannot map its files to device sectors)",
-			    path, strerror(err));
-			free(fm);
-			free(r);
-			return -err;
-		}
-		if (!fm->fm_mapped_extents)
-			break;
-		for (i = 0; i < fm->fm_mapped_extents; i++) {
-			struct fiemap_extent *e = &fm->fm_extents[i];
-			uint64_t len = e->fe_length;
-
-			if (e->fe_flags & FIEMAP_EXTENT_LAST)
-				last = 1;
-			if (e->fe_logical != next) {
-				msg("%s: hole at byte %llu: the file must be fully allocated",
-				    path, (unsigned long long)next);
-				goto einval;
-			}
-			if (e->fe_flags & bad) {
-				msg("%s: extent at byte %llu has flags 0x%x (unknown place, delayed, encoded, inline or shared): cannot be used as storage",
-				    path, (unsigned long long)e->fe_logical,
-				    e->fe_flags);
-				goto einval;
-			}
-			if (e->fe_logical + len > size)
-				len = size - e->fe_logical;
-			if ((e->fe_physical | len) & 511) {
-				msg("%s: extent at byte %llu is not 512-byte aligned",
-				    path, (unsigned long long)e->fe_logical);
-				goto einval;
-			}
-			next = e->fe_logical + e->fe_length;
-			if (n && r[n - 1].offset + r[n - 1].count ==
-				 e->fe_physical / 512) {
-				r[n - 1].count += len / 512;
-				continue;
-			}
-			if (n == cap) {
-				void *p;
-
-				cap = cap ? cap * 2 : 64;
-				p = realloc(r, cap * sizeof(*r));
-				if (!p) {
-					free(fm);
-					free(r);
-					return -ENOMEM;
-				}
-				r = p;
-			}
-			r[n].offset = e->fe_physical / 512;
-			r[n].count = len / 512;
-			n++;
-		}
-	}
-	free(fm);
-	if (next < size) {
+	if (n >= 0)
+		return n;
+	switch (e.fault) {
+	case BLKSNAP_MAP_FIEMAP:
+		msg("%s: FIEMAP: %s (the file system cannot map its files to device sectors)",
+		    path, strerror(-n));
+		break;
+	case BLKSNAP_MAP_HOLE:
+		msg("%s: hole at byte %llu: the file must be fully allocated",
+		    path, (unsigned long long)e.offset);
+		break;
+	case BLKSNAP_MAP_FLAGS:
+		msg("%s: extent at byte %llu has flags 0x%x (unknown place, delayed, encoded, inline or shared): cannot be used as storage",
+		    path, (unsigned long long)e.offset, e.flags);
+		break;
+	case BLKSNAP_MAP_UNALIGNED:
+		msg("%s: extent at byte %llu is not 512-byte aligned", path,
+		    (unsigned long long)e.offset);
+		break;
+	case BLKSNAP_MAP_SHORT:
 		msg("%s: only %llu of %llu bytes are allocated", path,
-		    (unsigned long long)next, (unsigned long long)size);
-		free(r);
-		return -EINVAL;
+		    (unsigned long long)e.offset, (unsigned long long)size);
+		break;
+	default:
+		break;
 	}
-	*out = r;
 	return n;
-einval:
-	free(fm);
-	free(r);
-	return -EINVAL;
 }
-
-#define EXT4_MAGIC 0xEF53
-#define XFS_MAGIC 0x58465342
 
 /*
  * File systems whose FIEMAP extents are sectors of the file's own st_dev
@@ -524,19 +216,15 @@ static int check_fs(int fd, const char *path)
 
 	if (ret)
 		return fail(ret, "%s: statfs: %s", path, strerror(-ret));
-	if (type == EXT4_MAGIC)
+	ret = blksnap_fs_check(fd, type);
+	if (!ret)
 		return 0;
-	if (type == XFS_MAGIC) {
-		struct fsxattr fsx;
-
-		if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx))
-			return fail(-errno, "%s: FS_IOC_FSGETXATTR: %s", path,
-				    strerror(errno));
-		if (fsx.fsx_xflags & FS_XFLAG_REALTIME)
-			return fail(-EINVAL, "%s: on the realtime device of xfs: its extents are not sectors of the file system's device",
-				    path);
-		return 0;
-	}
+	if (ret == -EINVAL)
+		return fail(ret, "%s: on the realtime device of xfs: its extents are not sectors of the file system's device",
+			    path);
+	if (ret != -EOPNOTSUPP)
+		return fail(ret, "%s: FS_IOC_FSGETXATTR: %s", path,
+			    strerror(-ret));
 	return fail(-EOPNOTSUPP, "%s: on a file system of type 0x%lx: only ext4 and xfs place file extents at fixed sectors of their own device (btrfs, f2fs, nilfs2, tmpfs and network file systems cannot hold storage files; use a block device range)",
 		    path, type);
 }
@@ -675,7 +363,7 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 		ret = fail(-errno, "%s: fsync: %s", path, strerror(errno));
 		goto out_unlink;
 	}
-	ret = set_immutable_fd(fd, 1);
+	ret = blksnap_file_set_immutable(fd, 1);
 	if (ret) {
 		ret = fail(ret, "%s: cannot set the immutable attribute: %s",
 			   path, strerror(-ret));
@@ -686,7 +374,7 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 		ret = errno_exit(n);
 		goto out_mutable;
 	}
-	ret = append_ioctl(cfd, id, bdev, r, n);
+	ret = blksnap_snapshot_append_storage(cfd, id, bdev, r, n);
 	if (ret) {
 		ret = append_fail(id, path, ret);
 		goto out_mutable;
@@ -704,356 +392,11 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 	return 0;
 
 out_mutable:
-	set_immutable_fd(fd, 0);
+	blksnap_file_set_immutable(fd, 0);
 out_unlink:
 	unlinkat(dfd, name, 0);
 	free(r);
 	close(fd);
 	close(dfd);
-	return ret;
-}
-
-int cmd_snapshot_append(int argc, char **argv)
-{
-	const char *s_size = NULL;
-	int force = 0;
-	const struct optdef defs[] = {
-		{ "size", 's', 1, &s_size },
-		{ "force", 'f', 0, NULL, &force },
-		{ 0 }
-	};
-	struct blksnap_sectors r[256];
-	struct blksnap_uuid id;
-	uint64_t size = 0, done = 0;
-	char *pos[258];
-	struct stat st;
-	int n, i, cfd, ret;
-
-	ret = parse_opts(argc, argv, defs, pos, &n, 258);
-	if (ret)
-		return ret;
-	if (n < 2)
-		return usage_err("snapshot append needs UUID and DEV or FILE");
-	if (uuid_parse(pos[0], &id))
-		return usage_err("bad snapshot id '%s'", pos[0]);
-	if (s_size && (parse_size(s_size, &size) || !size))
-		return usage_err("bad --size '%s'", s_size);
-	ret = stat(pos[1], &st);
-	if (!ret && S_ISBLK(st.st_mode)) {
-		int fd;
-
-		if (s_size)
-			return usage_err("--size is for files; give ranges START:COUNT for a device");
-		for (i = 2; i < n; i++)
-			if (parse_range(pos[i], &r[i - 2]))
-				return usage_err("bad range '%s' (START:COUNT in 512-byte sectors)",
-						 pos[i]);
-		if (n == 2) {	/* the whole device */
-			ret = open_bdev(pos[1], &fd);
-			if (!ret) {
-				ret = bdev_size(fd, &size);
-				close(fd);
-			}
-			if (ret)
-				return fail(ret, "%s: %s", pos[1],
-					    strerror(-ret));
-			r[0].offset = 0;
-			r[0].count = size / 512;
-			n = 3;
-		}
-		ret = ctl_open(&cfd);
-		if (ret)
-			return ctl_exit(ret);
-		ret = storage_append_dev(cfd, &id, pos[1], r, n - 2);
-		close(cfd);
-		return ret;
-	}
-	if (n > 2)
-		return usage_err("ranges are for block devices; %s is a file",
-				 pos[1]);
-	if (ret && errno != ENOENT)
-		return fail(-errno, "%s: %s", pos[1], strerror(errno));
-	if (!ret)
-		return fail(-EEXIST, "%s exists: " PROG " only uses storage files it creates itself (give a new name and --size)",
-			    pos[1]);
-	if (!s_size)
-		return usage_err("%s: give its size with --size", pos[1]);
-	ret = ctl_open(&cfd);
-	if (ret)
-		return ctl_exit(ret);
-	ret = storage_append_file(cfd, &id, pos[1], size, force, &done, 0);
-	close(cfd);
-	if (!ret && opt_json) {
-		printf("{\"file\":");
-		json_str(stdout, pos[1]);
-		printf(",\"bytes\":%llu}\n", (unsigned long long)done);
-	}
-	return ret;
-}
-
-/*
- * 1 if snapshot @id exists, 0 if not, or -errno.  COLLECT with no array
- * reports the number (0, or ENODATA from older modules); then the array.
- */
-static int snapshot_exists(int cfd, const struct blksnap_uuid *id)
-{
-	struct blksnap_snapshot_collect c = { 0 };
-	struct blksnap_uuid *ids = NULL;
-	int ret, tries, found = 0;
-	unsigned int i;
-
-	for (tries = 0; tries < 10; tries++) {
-		ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_COLLECT, &c);
-		if (ret && ret != -ENODATA)
-			break;
-		if (!ret && (ids || !c.count))
-			break;
-		free(ids);
-		ids = calloc(c.count + 4, sizeof(*ids));
-		if (!ids)
-			return -ENOMEM;
-		c.count += 4;
-		c.ids = ids;
-	}
-	for (i = 0; !ret && ids && i < c.count; i++)
-		if (!memcmp(&ids[i], id, sizeof(*id)))
-			found = 1;
-	free(ids);
-	return ret ? ret : found;
-}
-
-#define WATCH_MIN_APPEND (1ULL << 20)
-
-/*
- * One append of @want bytes for watch: a new file in @dir (O_EXCL; the
- * next number when a name exists) or sectors of @dev from @start.  *@got:
- * the bytes actually appended (rounded to the file system block or down
- * to 512).  0 or an exit code.
- */
-static int watch_append(int cfd, const struct blksnap_uuid *id,
-			const char *dir, const char *dev, uint64_t start,
-			uint64_t want, const char *uuid, int *seq, char *file,
-			size_t flen, uint64_t *got)
-{
-	int ret, i;
-
-	if (!dir) {
-		struct blksnap_sectors r = {
-			.offset = start,
-			.count = want / 512,
-		};
-
-		ret = storage_append_dev(cfd, id, dev, &r, 1);
-		if (ret)
-			return ret;
-		*got = r.count * 512;
-		snprintf(file, flen, "%s:%llu:%llu", dev,
-			 (unsigned long long)r.offset,
-			 (unsigned long long)r.count);
-		return 0;
-	}
-	for (i = 0; i < 1000; i++) {
-		snprintf(file, flen, "%s/blksnap-%.8s-%d.diff", dir, uuid,
-			 (*seq)++);
-		ret = storage_append_file(cfd, id, file, want, 0, got, 1);
-		if (ret != STORAGE_EXISTS)
-			return ret;
-	}
-	return fail(-EEXIST, "%s: no free name for a storage file", dir);
-}
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/*
- * watch UUID (--dir DIR | --device DEV[:START:COUNT]) --step SIZE
- *	--limit SIZE: grow the storage on low-free-space events.
- */
-int cmd_watch(int argc, char **argv)
-{
-	const char *dir = NULL, *dev = NULL, *s_step = NULL, *s_limit = NULL;
-	const char *s_tmo = NULL;
-	const struct optdef defs[] = {
-		{ "dir", 'd', 1, &dir },
-		{ "device", 0, 1, &dev },
-		{ "step", 0, 1, &s_step },
-		{ "limit", 0, 1, &s_limit },
-		{ "timeout", 't', 1, &s_tmo },
-		{ 0 }
-	};
-	uint64_t step = 0, limit = 0, total = 0, tmo = 0, dstart = 0;
-	uint64_t dcount = 0, dnext = 0;
-	struct blksnap_snapshot_event *ev;
-	char *pos[1], devpath[4096], uuid[40], file[4160];
-	struct sigaction sa;
-	struct blksnap_uuid id;
-	int n, cfd, ret, seq = 0;
-	time_t t0 = time(NULL);
-
-	ret = parse_opts(argc, argv, defs, pos, &n, 1);
-	if (ret)
-		return ret;
-	if (n != 1 || !!dir == !!dev || !s_step || !s_limit)
-		return usage_err("watch needs UUID, one of --dir DIR or --device DEV[:START:COUNT], --step SIZE and --limit SIZE");
-	if (uuid_parse(pos[0], &id))
-		return usage_err("bad snapshot id '%s'", pos[0]);
-	if (parse_size(s_step, &step) || step < 512 ||
-	    parse_size(s_limit, &limit) || limit < step)
-		return usage_err("bad --step or --limit (sizes, step >= 512 bytes, limit >= step)");
-	if (s_tmo && parse_u64(s_tmo, &tmo))
-		return usage_err("bad --timeout '%s' (seconds)", s_tmo);
-	step = (step + 511) & ~511ULL;
-	limit &= ~511ULL;
-	if (dev) {
-		char *colon;
-		struct blksnap_sectors r;
-		int fd;
-
-		snprintf(devpath, sizeof(devpath), "%s", dev);
-		colon = strchr(devpath, ':');
-		if (colon) {
-			*colon = 0;
-			if (parse_range(colon + 1, &r))
-				return usage_err("bad --device '%s' (DEV or DEV:START:COUNT)",
-						 dev);
-			dstart = r.offset;
-			dcount = r.count;
-		} else {
-			ret = open_bdev(devpath, &fd);
-			if (!ret) {
-				ret = bdev_size(fd, &dcount);
-				close(fd);
-			}
-			if (ret)
-				return fail(ret, "%s: %s", devpath,
-					    strerror(-ret));
-			dcount /= 512;
-		}
-		if (limit / 512 > dcount)
-			limit = dcount * 512;
-	}
-	uuid_format(&id, uuid);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	ev = malloc(sizeof(*ev));
-	if (!ev)
-		return fail(-ENOMEM, "out of memory");
-	ret = ctl_open(&cfd);
-	if (ret) {
-		free(ev);
-		return ctl_exit(ret);
-	}
-	/* ESRCH from WAIT_EVENT means "gone" only for a snapshot that was */
-	ret = snapshot_exists(cfd, &id);
-	if (ret <= 0) {
-		close(cfd);
-		free(ev);
-		if (ret < 0)
-			return fail(ret, "COLLECT: %s", strerror(-ret));
-		return fail(-ESRCH, "%s: no such snapshot (list them: " PROG " snapshot collect)",
-			    uuid);
-	}
-	for (;;) {
-		uint64_t want, got = 0;
-
-		if (stop) {
-			ret = EX_OK;
-			break;
-		}
-		if (tmo && time(NULL) - t0 >= (time_t)tmo) {
-			ret = EX_OK;
-			break;
-		}
-		memset(ev, 0, sizeof(*ev));
-		ev->id = id;
-		ev->timeout_ms = 500;
-		ret = ctl_ioctl(cfd, IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT, ev);
-		if (ret == -ENOENT || ret == -EINTR)
-			continue;
-		if (ret == -ESRCH) {
-			if (opt_json)
-				printf("{\"event\":\"gone\",\"appended\":%llu}\n",
-				       (unsigned long long)total);
-			else
-				printf("snapshot %s is gone; %llu bytes were appended\n",
-				       uuid, (unsigned long long)total);
-			ret = EX_OK;
-			break;
-		}
-		if (ret) {
-			ret = fail(ret, "WAIT_EVENT %s: %s", uuid,
-				   strerror(-ret));
-			break;
-		}
-		if (ev->code == blksnap_event_code_corrupted) {
-			struct blksnap_event_corrupted *c = (void *)ev->data;
-
-			if (opt_json)
-				printf("{\"event\":\"corrupted\",\"device\":\"%u:%u\",\"error\":\"%s\"}\n",
-				       c->dev_id_mj, c->dev_id_mn,
-				       errno_name(c->err_code));
-			msg("snapshot %s corrupted on device %u:%u: %s; its image fails all I/O (destroy it: " PROG " snapshot destroy %s)",
-			    uuid, c->dev_id_mj, c->dev_id_mn,
-			    strerror(c->err_code), uuid);
-			ret = EX_CORRUPT;
-			break;
-		}
-		if (ev->code != blksnap_event_code_low_free_space)
-			continue;
-		want = ((struct blksnap_event_low_free_space *)
-			ev->data)->requested_nr_sect * 512;
-		want = want > step ? (want + step - 1) / step * step : step;
-		if (total >= limit)
-			want = 0;
-		else if (want > limit - total)
-			want = limit - total;
-		if (!want) {
-			msg("low free space in snapshot %s, but the limit of %llu bytes is reached: the snapshot may overflow",
-			    uuid, (unsigned long long)limit);
-			continue;
-		}
-		/* a failed append is retried with half as much, down to 1 MiB */
-		for (;;) {
-			ret = watch_append(cfd, &id, dir, devpath, dstart + dnext,
-					   want, uuid, &seq, file, sizeof(file),
-					   &got);
-			if (!ret || want <= WATCH_MIN_APPEND)
-				break;
-			want = (want / 2 + 511) & ~511ULL;
-			if (want < WATCH_MIN_APPEND)
-				want = WATCH_MIN_APPEND;
-			msg("retrying with %llu bytes", (unsigned long long)want);
-		}
-		if (ret) {
-			msg("could not append storage to snapshot %s; still watching (it may overflow)",
-			    uuid);
-			continue;
-		}
-		if (dev)
-			dnext += got / 512;
-		want = got;
-		total += want;
-		if (opt_json) {
-			printf("{\"event\":\"low_free_space\",\"appended\":");
-			json_str(stdout, file);
-			printf(",\"bytes\":%llu,\"total\":%llu}\n",
-			       (unsigned long long)want,
-			       (unsigned long long)total);
-		} else {
-			printf("appended %s: %llu bytes (total %llu of %llu)\n",
-			       file, (unsigned long long)want,
-			       (unsigned long long)total,
-			       (unsigned long long)limit);
-		}
-	}
-	close(cfd);
-	free(ev);
 	return ret;
 }

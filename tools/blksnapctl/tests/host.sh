@@ -227,6 +227,22 @@ BLKSNAPCTL_FAKE_EVENTS=lfs:8 BLKSNAPCTL_FAKE_MAXALLOC=$MIB run --json watch $UUI
 ok $(( rc != 0 )) "watch: an append that fails is retried smaller (exit 0)"
 grep -q "\"bytes\":$MIB," <<<"$out"; ok $? "watch: 1 MiB appended after 4 MiB and 2 MiB failed"
 
+# --- 10. output: escaped JSON, errors as JSON, per-command --help
+q="$T/q\"uo\\te"
+cp "$T/dev0" "$q"
+run --json attach "$q"
+grep -qF '"device":"'"${T//\\/\\\\}"'/q\"uo\\te"' <<<"$out"; ok $? "--json: a device path with a quote and a backslash is escaped"
+run --json snapshot take 0123
+ok $(( rc != 2 )) "--json, bad snapshot id: exit 2"
+grep -q '^{"error":"usage","exit_code":2,"message":"bad snapshot id' <<<"$err"; ok $? "--json: a usage error is a JSON object on stderr"
+run --json attach "$T/dev0"
+grep -q '^{"error":"EALREADY","exit_code":7,' <<<"$err"; ok $? "--json: a failure is a JSON object with its errno and exit code"
+run attach --help
+ok $rc "attach --help: exit 0"
+grep -q '^usage: blksnapctl .*attach DEV' <<<"$out"; ok $? "attach --help: its usage"
+run snapshot take --help
+grep -q 'snapshot take UUID' <<<"$out" && ! grep -q 'snapshot add' <<<"$out"; ok $? "snapshot take --help: only its own usage"
+
 echo "1..$n"
 echo "# blksnapctl host tests: $((n - failed)) passed, $failed failed"
 [ $failed -eq 0 ]
