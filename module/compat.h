@@ -119,6 +119,20 @@ static inline int bdev_ref_open(const char *path, void *holder,
 	return 0;
 }
 
+static inline int bdev_ref_open_dev(dev_t dev, bool write, void *holder,
+				    struct bdev_ref *ref)
+{
+	struct file *file;
+
+	file = bdev_file_open_by_dev(dev, BLK_OPEN_READ |
+				     (write ? BLK_OPEN_WRITE : 0), NULL, NULL);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ref->bdev = file_bdev(file);
+	ref->handle = file;
+	return 0;
+}
+
 static inline void bdev_ref_close(struct bdev_ref *ref)
 {
 	fput(ref->handle);
@@ -137,9 +151,24 @@ static inline int bdev_ref_open(const char *path, void *holder,
 	return 0;
 }
 
+static inline int bdev_ref_open_dev(dev_t dev, bool write, void *holder,
+				    struct bdev_ref *ref)
+{
+	struct block_device *bdev;
+	fmode_t mode = FMODE_READ | (write ? FMODE_WRITE : 0);
+
+	bdev = blkdev_get_by_dev(dev, mode, NULL);
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	ref->bdev = bdev;
+	ref->handle = (void *)(unsigned long)mode;
+	return 0;
+}
+
 static inline void bdev_ref_close(struct bdev_ref *ref)
 {
-	blkdev_put(ref->bdev, FMODE_READ | FMODE_WRITE);
+	blkdev_put(ref->bdev, ref->handle ? (fmode_t)(unsigned long)ref->handle :
+		   FMODE_READ | FMODE_WRITE);
 }
 #endif
 

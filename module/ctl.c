@@ -53,7 +53,7 @@ static int ctl_snapshot_create(struct blksnap_uuid __user *uarg)
 	uuid_t id;
 	int ret;
 
-	ret = snapshot_create(&id);
+	ret = snapshot_create(&id, 0);
 	if (ret)
 		return ret;
 	if (copy_to_user(uarg->b, &id, sizeof(uarg->b))) {

@@ -10,5 +10,7 @@ int blksnap_ctl_filter(struct tracker *tracker, unsigned int cmd,
 		       __u8 __user *buf, __u32 *plen);
 int blksnap_ctl_init(void);
 void blksnap_ctl_exit(void);
+int blksnap_ctl_v2_init(void);
+void blksnap_ctl_v2_exit(void);
 
 #endif /* BLKSNAP_CTL_H */

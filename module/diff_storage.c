@@ -393,7 +393,8 @@ static int ranges_check_overlap(struct storage_range **sorted, u32 n)
 /**
  * diff_storage_append() - Add ranges of a block device to the storage.
  * @ds: The storage.
- * @path: Path of the block device holding the ranges.
+ * @path: Path of the block device holding the ranges, or NULL: @dev.
+ * @dev: Number of that device, when @path is NULL.
  * @ranges: Kernel copy of the ranges (absolute sectors of that device).
  * @count: Number of ranges.
  * @members: The snapshot's member devices at the time of the call.
@@ -417,13 +418,13 @@ static int ranges_check_overlap(struct storage_range **sorted, u32 n)
  * -ELOOP, -ENOMEM, the error of opening the device, or -EAGAIN (nothing
  * changed) when a member joined meanwhile: call again with the new list.
  */
-int diff_storage_append(struct diff_storage *ds, const char *path,
+int diff_storage_append(struct diff_storage *ds, const char *path, dev_t dev,
 			const struct blksnap_sectors *ranges, u32 count,
 			const struct storage_member *members, int nr_members,
 			unsigned int members_gen)
 {
 	struct storage_range **new, **sorted;
-	struct storage_dev *dev, *d;
+	struct storage_dev *sdev, *d;
 	struct block_device *bdev;
 	char name[BDEVNAME_SIZE];
 	sector_t size, added = 0;
@@ -436,15 +437,18 @@ int diff_storage_append(struct diff_storage *ds, const char *path,
 		return -EINVAL;
 	new = kvcalloc(count, sizeof(*new), GFP_KERNEL);
 	sorted = kvcalloc(count, sizeof(*sorted), GFP_KERNEL);
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
-	if (!new || !sorted || !dev) {
+	sdev = kzalloc(sizeof(*sdev), GFP_KERNEL);
+	if (!new || !sorted || !sdev) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	ret = bdev_ref_open(path, ds, &dev->ref);
+	if (path)
+		ret = bdev_ref_open(path, ds, &sdev->ref);
+	else
+		ret = bdev_ref_open_dev(dev, true, ds, &sdev->ref);
 	if (ret)
 		goto out_free;
-	bdev = dev->ref.bdev;
+	bdev = sdev->ref.bdev;
 
 	snprintf(name, sizeof(name), "%pg", bdev);
 	for (m = 0; m < nr_members && !ret; m++)
@@ -494,10 +498,10 @@ int diff_storage_append(struct diff_storage *ds, const char *path,
 		goto out_free_new;
 	}
 	list_for_each_entry(d, &ds->devices, link)
-		if (d->ref.bdev == bdev)
+		if (d->ref.bdev->bd_dev == bdev->bd_dev)
 			opened = false;
 	if (opened)
-		list_add_tail(&dev->link, &ds->devices);
+		list_add_tail(&sdev->link, &ds->devices);
 	for (i = 0; i < count; i++)
 		list_add_tail(&new[i]->link, &ds->ranges);
 	if (!ds->cursor)
@@ -511,8 +515,8 @@ int diff_storage_append(struct diff_storage *ds, const char *path,
 	mutex_unlock(&ds->lock);
 	mutex_unlock(&storage_registry_lock);
 	if (!opened) {		/* already open: keep the first opening */
-		bdev_ref_close(&dev->ref);
-		kfree(dev);
+		bdev_ref_close(&sdev->ref);
+		kfree(sdev);
 	}
 	kvfree(sorted);
 	kvfree(new);
@@ -522,9 +526,9 @@ out_free_new:
 	for (i = 0; i < count; i++)
 		kfree(new[i]);
 out_close:
-	bdev_ref_close(&dev->ref);
+	bdev_ref_close(&sdev->ref);
 out_free:
-	kfree(dev);
+	kfree(sdev);
 	kvfree(sorted);
 	kvfree(new);
 	return ret;

@@ -71,7 +71,7 @@ struct diff_storage {
 struct diff_storage *diff_storage_create(struct event_queue *events);
 void diff_storage_get(struct diff_storage *ds);
 void diff_storage_put(struct diff_storage *ds);
-int diff_storage_append(struct diff_storage *ds, const char *path,
+int diff_storage_append(struct diff_storage *ds, const char *path, dev_t dev,
 			const struct blksnap_sectors *ranges, u32 count,
 			const struct storage_member *members, int nr_members,
 			unsigned int members_gen);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The snapshot image disk: /dev/blksnap-image_<major>:<minor>, one per
- * device of a taken snapshot, showing the device as it was at TAKE.
+ * The snapshot image disk: /dev/blksnap-image_<major>:<minor> (or
+ * /dev/blksnap-image<N> for snapshots created through the v2 interface),
+ * one per device of a taken snapshot, showing the device as it was at
+ * TAKE.
  *
  * Reads of a copied chunk come from its region in the difference storage,
  * reads of an untouched chunk from the original device, with the chunk's
@@ -42,6 +44,7 @@
  *	freed).
  * @disk: The disk; its private_data points back here.
  * @orig_dev: The original's device number, the key of its name.
+ * @minor: Its minor on image_major when numbered, else -1.
  * @bio_lock: Protects @bios.
  * @bios: Image bios waiting for @work.
  * @work: Serves image bios outside the submitter's context.
@@ -57,6 +60,7 @@ struct image {
 	struct diff_area *da;
 	struct gendisk *disk;
 	dev_t orig_dev;
+	int minor;
 	spinlock_t bio_lock;		/* protects @bios */
 	struct bio_list bios;
 	struct work_struct work;
@@ -80,6 +84,14 @@ static struct bio_set image_clone_set;
  * is refused here, before add_disk() would fail on the sysfs name.
  */
 static DEFINE_XARRAY(image_names);
+
+/*
+ * Numbered images (image_create() with @numbered, the v2 naming) are
+ * "blksnap-image<N>" on this block major of blksnap's own, N a minor from
+ * image_minors, freed with the disk: reused once an image is gone.
+ */
+static int image_major;
+static DEFINE_IDA(image_minors);
 
 /* Submit the [offset, offset + size) sectors of @bio to @bdev at @sector. */
 static int image_piece_io(struct bio *bio, sector_t offset, sector_t size,
@@ -320,6 +332,8 @@ static void image_free_disk(struct gendisk *disk)
 
 	if (!img)
 		return;
+	if (img->minor >= 0)
+		ida_free(&image_minors, img->minor);
 	wait_var_event(&img->inflight, !atomic_read(&img->inflight));
 	diff_area_put(img->da);
 	kfree(img);
@@ -334,13 +348,16 @@ static const struct block_device_operations image_fops = {
 /**
  * image_create() - Create and add the image disk of a device.
  * @da: The device's copy-on-write state (the image takes a reference).
+ * @numbered: Name it "blksnap-image<N>" on blksnap's own major, N its
+ *	minor (the v2 naming), instead of "blksnap-image_<major>:<minor>" of
+ *	the original on a dynamic number.
  *
  * Context: may sleep.
  * Return: the image, ERR_PTR(-EEXIST) if an image of the same device
  * number exists (a snapshot of an earlier device with that number was not
  * destroyed), or another ERR_PTR (nothing is left behind).
  */
-struct image *image_create(struct diff_area *da)
+struct image *image_create(struct diff_area *da, bool numbered)
 {
 	struct gendisk *disk;
 	struct image *img;
@@ -350,6 +367,7 @@ struct image *image_create(struct diff_area *da)
 	if (!img)
 		return ERR_PTR(-ENOMEM);
 	img->orig_dev = da->dev_id;
+	img->minor = -1;
 	spin_lock_init(&img->bio_lock);
 	bio_list_init(&img->bios);
 	INIT_WORK(&img->work, image_work_fn);
@@ -368,8 +386,24 @@ struct image *image_create(struct diff_area *da)
 	disk->fops = &image_fops;
 	disk->private_data = img;
 	disk->flags |= GENHD_FL_NO_PART;
-	snprintf(disk->disk_name, sizeof(disk->disk_name), "%s_%u:%u",
-		 BLKSNAP_IMAGE_NAME, MAJOR(img->orig_dev), MINOR(img->orig_dev));
+	if (numbered) {
+		ret = ida_alloc_max(&image_minors, MINORMASK, GFP_KERNEL);
+		if (ret < 0) {
+			disk->private_data = NULL;
+			put_disk(disk);
+			goto out_erase_name;
+		}
+		img->minor = ret;
+		disk->major = image_major;
+		disk->first_minor = img->minor;
+		disk->minors = 1;
+		snprintf(disk->disk_name, sizeof(disk->disk_name), "%s%d",
+			 BLKSNAP_IMAGE_NAME, img->minor);
+	} else {
+		snprintf(disk->disk_name, sizeof(disk->disk_name), "%s_%u:%u",
+			 BLKSNAP_IMAGE_NAME, MAJOR(img->orig_dev),
+			 MINOR(img->orig_dev));
+	}
 	set_capacity(disk, da->capacity);
 	img->da = da;
 	img->disk = disk;
@@ -382,6 +416,8 @@ struct image *image_create(struct diff_area *da)
 		 */
 		disk->private_data = NULL;
 		put_disk(disk);
+		if (img->minor >= 0)
+			ida_free(&image_minors, img->minor);
 		goto out_erase_name;
 	}
 	/* ->free_disk owns @img and this diff_area reference from now on */
@@ -427,18 +463,33 @@ const char *image_name(const struct image *img)
 }
 
 /**
- * image_init() - Create the bio sets and the workqueue of image I/O.
+ * image_devt() - The image disk's device number.
+ * @img: The image.
+ *
+ * Return: the number.
+ */
+dev_t image_devt(const struct image *img)
+{
+	return disk_devt(img->disk);
+}
+
+/**
+ * image_init() - Register the block major of numbered images, create the
+ * bio sets and the workqueue of image I/O.
  *
  * Context: module init; may sleep.
- * Return: 0 or -ENOMEM.
+ * Return: 0 or a negative errno.
  */
 int image_init(void)
 {
 	int ret;
 
+	image_major = register_blkdev(0, BLKSNAP_IMAGE_NAME);
+	if (image_major < 0)
+		return image_major;
 	ret = bioset_init(&image_split_set, 64, 0, BIOSET_NEED_RESCUER);
 	if (ret)
-		return ret;
+		goto out_unregister_major;
 	ret = bioset_init(&image_clone_set, 64, 0, BIOSET_NEED_RESCUER);
 	if (ret)
 		goto out_exit_split_set;
@@ -454,6 +505,8 @@ out_exit_clone_set:
 	bioset_exit(&image_clone_set);
 out_exit_split_set:
 	bioset_exit(&image_split_set);
+out_unregister_major:
+	unregister_blkdev(image_major, BLKSNAP_IMAGE_NAME);
 	return ret;
 }
 
@@ -469,4 +522,5 @@ void image_exit(void)
 	destroy_workqueue(image_wq);
 	bioset_exit(&image_clone_set);
 	bioset_exit(&image_split_set);
+	unregister_blkdev(image_major, BLKSNAP_IMAGE_NAME);
 }

@@ -5,13 +5,15 @@
  * Module entry points.  Load order: the filter layer (ftrace hooks), the
  * image workqueue, the "blksnap" filter (trackers and CBT, its commands
  * served by the v3 front end), the test filter (test builds), then the
- * control device.  Unload undoes them in reverse; the module cannot be
- * unloaded while a filter is attached to a device through BLKFILTER_ATTACH
- * (such an attachment holds a module reference), nor while an image is
- * open (the block layer holds one for each opener).  Exit destroys the
- * snapshots left, detaches the attachments that do not pin the module
- * (tracker_exit()), then waits for the diff_areas of images whose last
- * close is still freeing them (diff_area_exit()).
+ * control devices (/dev/blksnap-control, then the v2 /dev/blksnap).
+ * Unload undoes them in reverse; the module cannot be unloaded while a
+ * filter is attached to a device through BLKFILTER_ATTACH (such an
+ * attachment holds a module reference), while a snapshot has devices (it
+ * holds one), nor while an image is open (the block layer holds one for
+ * each opener).  Exit destroys the snapshots left, detaches the
+ * attachments that do not pin the module (the trackers attached through
+ * /dev/blksnap, tracker_exit()), then waits for the diff_areas of images
+ * whose last close is still freeing them (diff_area_exit()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -46,9 +48,14 @@ static int __init blksnap_init(void)
 	ret = blksnap_ctl_init();
 	if (ret)
 		goto out_test_filter_exit;
+	ret = blksnap_ctl_v2_init();
+	if (ret)
+		goto out_ctl_exit;
 	pr_info("version %s loaded\n", BLKSNAP_VERSION_STR);
 	return 0;
 
+out_ctl_exit:
+	blksnap_ctl_exit();
 out_test_filter_exit:
 	test_filter_exit();
 out_tracker_exit:
@@ -64,6 +71,7 @@ out_blkfilter_exit:
 
 static void __exit blksnap_exit(void)
 {
+	blksnap_ctl_v2_exit();
 	blksnap_ctl_exit();
 	snapshot_destroy_all();
 	test_filter_exit();

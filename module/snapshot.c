@@ -83,12 +83,14 @@ struct snapshot *snapshot_find(const uuid_t *id)
 /**
  * snapshot_create() - Create an empty snapshot.
  * @id: Receives its identifier.
+ * @flags: 0, or SNAPSHOT_NUMBERED_IMAGES: its images are named
+ *	"blksnap-image<N>" on blksnap's own block major, N their minor.
  *
  * Queues the first low-free-space event at once.
  * Context: may sleep.
  * Return: 0 or -ENOMEM.
  */
-int snapshot_create(uuid_t *id)
+int snapshot_create(uuid_t *id, unsigned int flags)
 {
 	struct blksnap_event_low_free_space ev = {
 		.requested_nr_sect = blksnap_param(diff_storage_minimum),
@@ -99,6 +101,7 @@ int snapshot_create(uuid_t *id)
 	if (!s)
 		return -ENOMEM;
 	kref_init(&s->kref);
+	s->flags = flags;
 	uuid_gen(&s->id);
 	INIT_LIST_HEAD(&s->members);
 	s->events = event_queue_create();
@@ -197,6 +200,8 @@ int snapshot_destroy(const uuid_t *id)
 	list_del(&s->link);
 	mutex_unlock(&snapshots_lock);
 	s->destroyed = true;
+	if (!list_empty(&s->members))
+		module_put(THIS_MODULE);	/* see snapshot_add_device() */
 	list_for_each_entry_safe(m, tmp, &s->members, link)
 		snapshot_member_remove(s, m);
 	blkfilter_unlock();
@@ -211,6 +216,9 @@ int snapshot_destroy(const uuid_t *id)
  * snapshot_add_device() - Add a device to a snapshot (ctl snapshotadd).
  * @id: The snapshot.
  * @tracker: The device's tracker; the snapshot takes a reference.
+ *
+ * A snapshot with devices pins the module until DESTROY: its trackers may
+ * hold no module reference of their own (tracker_attach_dev()).
  *
  * Context: blkfilter_lock() held (ctl commands run under it); may sleep.
  * Return: 0, -ESRCH for an unknown snapshot, -EALREADY if the device is in
@@ -244,6 +252,8 @@ int snapshot_add_device(const uuid_t *id, struct tracker *tracker)
 			ret = -ENOMEM;
 	}
 	if (!ret) {
+		if (list_empty(&s->members))
+			__module_get(THIS_MODULE);
 		tracker_get(tracker);
 		m->tracker = tracker;
 		tracker->snapshot = s;
@@ -314,6 +324,9 @@ static int snapshot_members(struct snapshot *s,
 	return n;
 }
 
+static int snapshot_append(const uuid_t *id, const char *path, dev_t dev,
+			   const struct blksnap_sectors *ranges, u32 count);
+
 /**
  * snapshot_append_storage() - Add difference storage to a snapshot.
  * @id: The snapshot.
@@ -332,6 +345,30 @@ static int snapshot_members(struct snapshot *s,
 int snapshot_append_storage(const uuid_t *id, const char *path,
 			    const struct blksnap_sectors *ranges, u32 count)
 {
+	return snapshot_append(id, path, 0, ranges, count);
+}
+
+/**
+ * snapshot_append_storage_dev() - snapshot_append_storage() with the
+ * device named by its number.
+ * @id: The snapshot.
+ * @dev: The block device's number.
+ * @ranges: Sector ranges on it.
+ * @count: Number of ranges.
+ *
+ * Context: may sleep.
+ * Return: as snapshot_append_storage(); the error of opening the device
+ * (-ENXIO for an unused number).
+ */
+int snapshot_append_storage_dev(const uuid_t *id, dev_t dev,
+				const struct blksnap_sectors *ranges, u32 count)
+{
+	return snapshot_append(id, NULL, dev, ranges, count);
+}
+
+static int snapshot_append(const uuid_t *id, const char *path, dev_t dev,
+			   const struct blksnap_sectors *ranges, u32 count)
+{
 	struct snapshot *s = snapshot_find(id);
 	struct storage_member *members;
 	unsigned int gen;
@@ -346,8 +383,8 @@ int snapshot_append_storage(const uuid_t *id, const char *path,
 			ret = n;
 			break;
 		}
-		ret = diff_storage_append(s->storage, path, ranges, count,
-					  members, n, gen);
+		ret = diff_storage_append(s->storage, path, dev, ranges,
+					  count, members, n, gen);
 		kfree(members);
 		if (ret != -EAGAIN)
 			break;
@@ -384,6 +421,85 @@ int snapshot_collect(uuid_t *ids, u32 *count)
 	mutex_unlock(&snapshots_lock);
 	*count = n;
 	return 0;
+}
+
+/**
+ * snapshot_collect_images() - The (original, image) device numbers of a
+ * taken snapshot.
+ * @id: The snapshot.
+ * @arr: Kernel array of *@count entries, or NULL to ask for the number.
+ * @count: In: room in @arr.  Out: the number of images.
+ *
+ * Context: may sleep; takes blkfilter_lock().
+ * Return: 0, -ESRCH (unknown snapshot), -ENODEV (not taken), or -ENODATA
+ * (nothing filled) when @arr is too small.
+ */
+int snapshot_collect_images(const uuid_t *id, struct snapshot_image_info *arr,
+			    u32 *count)
+{
+	struct snapshot *s = snapshot_find(id);
+	struct snapshot_member *m;
+	u32 n = 0;
+	int ret = 0;
+
+	if (!s)
+		return -ESRCH;
+	blkfilter_lock();
+	if (!s->taken || s->destroyed) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	list_for_each_entry(m, &s->members, link)
+		if (m->image)
+			n++;
+	if (arr && n > *count) {
+		ret = -ENODATA;
+	} else if (arr) {
+		n = 0;
+		list_for_each_entry(m, &s->members, link) {
+			if (!m->image)
+				continue;
+			arr[n].orig = m->tracker->dev_id;
+			arr[n].image = image_devt(m->image);
+			n++;
+		}
+	}
+	*count = n;
+out_unlock:
+	blkfilter_unlock();
+	snapshot_put(s);
+	return ret;
+}
+
+/**
+ * snapshot_get_image_tracker() - The tracker of the original of the image
+ * numbered @image, with a reference for the caller (tracker_put()).
+ * @image: An image's device number.
+ *
+ * Context: may sleep; takes blkfilter_lock().
+ * Return: the tracker, or NULL if no image has that number.
+ */
+struct tracker *snapshot_get_image_tracker(dev_t image)
+{
+	struct tracker *found = NULL;
+	struct snapshot_member *m;
+	struct snapshot *s;
+
+	blkfilter_lock();
+	mutex_lock(&snapshots_lock);
+	list_for_each_entry(s, &snapshots, link) {
+		list_for_each_entry(m, &s->members, link) {
+			if (m->image && image_devt(m->image) == image) {
+				found = m->tracker;
+				tracker_get(found);
+				goto out_unlock;
+			}
+		}
+	}
+out_unlock:
+	mutex_unlock(&snapshots_lock);
+	blkfilter_unlock();
+	return found;
 }
 
 /**

@@ -276,7 +276,8 @@ static int take_add_images(struct take *tk)
 	int i;
 
 	for (i = 0; i < tk->n; i++) {
-		img = image_create(tk->areas[i]);
+		img = image_create(tk->areas[i],
+				   tk->s->flags & SNAPSHOT_NUMBERED_IMAGES);
 		if (IS_ERR(img)) {
 			take_remove_images(tk);
 			return PTR_ERR(img);

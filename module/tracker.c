@@ -349,6 +349,136 @@ static struct blkfilter_operations tracker_ops = {
 };
 
 /**
+ * tracker_find_dev() - The tracker of the device numbered @dev.
+ * @dev: The device number (whole disk or partition).
+ *
+ * Context: blkfilter_lock() held; no reference is taken, the tracker stays
+ * valid until the lock is dropped.
+ * Return: the tracker, or NULL if "blksnap" is not attached to it.
+ */
+struct tracker *tracker_find_dev(dev_t dev)
+{
+	struct blkfilter *flt;
+
+	blkfilter_assert_locked();
+	flt = blkfilter_find(dev, &tracker_ops);
+	return flt ? to_tracker(flt) : NULL;
+}
+
+/**
+ * tracker_get_by_dev() - The tracker of the device numbered @dev, with a
+ * reference for the caller (tracker_put()).
+ * @dev: The device number.
+ *
+ * Context: may sleep; takes blkfilter_lock().
+ * Return: the tracker, or NULL.
+ */
+struct tracker *tracker_get_by_dev(dev_t dev)
+{
+	struct tracker *tracker;
+
+	blkfilter_lock();
+	tracker = tracker_find_dev(dev);
+	if (tracker)
+		tracker_get(tracker);
+	blkfilter_unlock();
+	return tracker;
+}
+
+/**
+ * tracker_attach_dev() - Start tracking the device numbered @dev, unless it
+ * is tracked already.
+ * @dev: The device number.
+ * @attached: Set to true when this call attached the tracker.
+ *
+ * The device is opened by its number for the attach and closed again.
+ * The attachment holds no module reference: module unload detaches it.
+ * A tracker attached with BLKFILTER_ATTACH is reused as it is (it keeps
+ * its module reference and its CBT history).
+ *
+ * Context: may sleep; blkfilter_lock() not held (attach freezes the
+ * device's file system).
+ * Return: 0, the error of opening the device (-ENXIO for an unused
+ * number), -EBUSY (another filter is attached), -EOPNOTSUPP (zoned or
+ * DAX), -ENODEV (the disk is going away), -ENOMEM.
+ */
+int tracker_attach_dev(dev_t dev, bool *attached)
+{
+	struct bdev_ref ref;
+	int ret;
+
+	*attached = false;
+	ret = bdev_ref_open_dev(dev, false, NULL, &ref);
+	if (ret)
+		return ret;
+	ret = blkfilter_attach(ref.bdev, tracker_ops.name, false);
+	bdev_ref_close(&ref);
+	if (!ret)
+		*attached = true;
+	return ret == -EALREADY ? 0 : ret;
+}
+
+/**
+ * tracker_detach_dev() - Stop tracking the device numbered @dev, as
+ * BLKFILTER_DETACH "blksnap" on its file descriptor would.
+ * @dev: The device number.
+ *
+ * Context: may sleep; blkfilter_lock() not held.
+ * Return: 0, -ENOENT (not tracked), -EBUSY (a member of a snapshot).
+ */
+int tracker_detach_dev(dev_t dev)
+{
+	int ret = blkfilter_detach(dev, tracker_ops.name);
+
+	return ret == -EINVAL ? -ENOENT : ret;	/* another filter's */
+}
+
+struct tracker_collect_ctx {
+	struct tracker **arr;
+	u32 n;
+};
+
+static int tracker_collect_one(struct blkfilter *flt, void *data)
+{
+	struct tracker_collect_ctx *ctx = data;
+
+	if (ctx->arr) {
+		tracker_get(to_tracker(flt));
+		ctx->arr[ctx->n] = to_tracker(flt);
+	}
+	ctx->n++;
+	return 0;
+}
+
+/**
+ * tracker_collect() - Every attached tracker.
+ * @arr: Array of *@count pointers, filled with referenced trackers (put
+ *	each with tracker_put()); or NULL to ask for the number.
+ * @count: In: room in @arr.  Out: the number of attached trackers.
+ *
+ * Context: may sleep; takes blkfilter_lock().
+ * Return: 0, or -ENODATA (nothing filled) when @arr is too small.
+ */
+int tracker_collect(struct tracker **arr, u32 *count)
+{
+	struct tracker_collect_ctx ctx = {};
+	int ret = 0;
+
+	blkfilter_lock();
+	blkfilter_for_each(&tracker_ops, tracker_collect_one, &ctx);
+	if (arr && ctx.n <= *count) {
+		ctx.arr = arr;
+		ctx.n = 0;
+		blkfilter_for_each(&tracker_ops, tracker_collect_one, &ctx);
+	} else if (arr) {
+		ret = -ENODATA;
+	}
+	blkfilter_unlock();
+	*count = ctx.n;
+	return ret;
+}
+
+/**
  * tracker_init() - Register the "blksnap" filter with the filter layer.
  * @ctl: Serves the filter's BLKFILTER_CTL commands.
  *

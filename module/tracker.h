@@ -97,6 +97,11 @@ long tracker_cbt_read(struct tracker *tracker, u32 offset, u32 length,
 int tracker_cbt_mark_dirty(struct tracker *tracker,
 			   const struct blksnap_sectors __user *ranges,
 			   u32 count);
+struct tracker *tracker_find_dev(dev_t dev);
+struct tracker *tracker_get_by_dev(dev_t dev);
+int tracker_attach_dev(dev_t dev, bool *attached);
+int tracker_detach_dev(dev_t dev);
+int tracker_collect(struct tracker **arr, u32 *count);
 int tracker_cbt_switch(struct tracker *tracker, bool rebuild);
 int tracker_cbt_switch_test(struct tracker *tracker);
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ioctl fuzzer: several threads issue random sequences of every control
- * ioctl and every BLKFILTER command with random and hostile arguments
+ * ioctl (of /dev/blksnap-control and of the v2 node /dev/blksnap) and
+ * every BLKFILTER command with random and hostile arguments
  * (NULL, unmapped and kernel addresses, huge and zero counts and lengths,
  * random uuids, ranges past the end), while a writer writes and a device
  * comes and goes underneath.  The kernel must stay healthy (the runner
@@ -23,6 +24,7 @@
 #include "snap.h"
 #include "dev.h"
 #include "module.h"
+#include "v2.h"
 
 #define NTHREADS 8
 #define NDEVS 4
@@ -168,6 +170,145 @@ static void fuzz_control(unsigned int *s, int cfd)
 	}
 }
 
+/* A v2 dev_id: mostly a scratch ram disk, sometimes out of range or absent. */
+static struct blk_snap_dev v2_dev_arg(unsigned int *s)
+{
+	static const struct blk_snap_dev odd[] = {
+		{ 4096, 0 }, { 0xffffffff, 5 }, { 0, 0 }, { 4095, 0xfffff },
+		{ 4103, 0 },
+	};
+	struct blk_snap_dev d;
+
+	if (rand_r(s) % 4)
+		return v2_dev_of(rand_r(s) % 2 ? "/dev/ram0" : "/dev/ram1");
+	if (rand_r(s) % 2)
+		return v2_dev_of(rand_r(s) % 2 ? "/dev/ram2" : "/dev/ram3");
+	d = odd[rand_r(s) % 5];
+	return d;
+}
+
+/* The twelve v2 commands on /dev/blksnap, same population of ids. */
+static void fuzz_v2(unsigned int *s, int fd)
+{
+	static const unsigned long cmds[] = {
+		IOCTL_BLK_SNAP_VERSION, IOCTL_BLK_SNAP_TRACKER_REMOVE,
+		IOCTL_BLK_SNAP_TRACKER_COLLECT,
+		IOCTL_BLK_SNAP_TRACKER_READ_CBT_MAP,
+		IOCTL_BLK_SNAP_TRACKER_MARK_DIRTY_BLOCKS,
+		IOCTL_BLK_SNAP_SNAPSHOT_CREATE, IOCTL_BLK_SNAP_SNAPSHOT_DESTROY,
+		IOCTL_BLK_SNAP_SNAPSHOT_APPEND_STORAGE,
+		IOCTL_BLK_SNAP_SNAPSHOT_TAKE, IOCTL_BLK_SNAP_SNAPSHOT_COLLECT,
+		IOCTL_BLK_SNAP_SNAPSHOT_COLLECT_IMAGES,
+		IOCTL_BLK_SNAP_SNAPSHOT_WAIT_EVENT,
+	};
+	union {
+		struct blk_snap_tracker_remove rm;
+		struct blk_snap_tracker_collect tc;
+		struct blk_snap_tracker_read_cbt_bitmap rd;
+		struct blk_snap_tracker_mark_dirty_blocks md;
+		struct blk_snap_snapshot_create cr;
+		struct blk_snap_snapshot_take tk;
+		struct blk_snap_snapshot_append_storage as;
+		struct blk_snap_snapshot_collect sc;
+		struct blk_snap_snapshot_collect_images ci;
+		struct blk_snap_snapshot_event ev;
+		struct blk_snap_version v;
+	} u;
+	union {
+		unsigned char map[8192];
+		struct blk_snap_cbt_info info[64];
+		struct blk_snap_uuid ids[64];
+		struct blk_snap_image_info img[64];
+	} out;
+	struct blk_snap_block_range ranges[4];
+	struct blk_snap_dev devs[3];
+	unsigned long cmd = cmds[rand_r(s) % 12];
+	int i, k = K_OTHER, ret;
+
+	memset(&u, 0, sizeof(u));
+	for (i = 0; i < 4; i++) {
+		ranges[i].sector_offset = rand_r(s) % 2 ? r64(s) :
+					  rand_r(s) % 131072;
+		ranges[i].sector_count = rand_r(s) % 2 ? r64(s) :
+					 rand_r(s) % 4096;
+	}
+	for (i = 0; i < 3; i++)
+		devs[i] = v2_dev_arg(s);
+	switch (cmd) {
+	case IOCTL_BLK_SNAP_TRACKER_REMOVE:
+		if (rand_r(s) % 8)
+			return;		/* attach/detach: the slow ones */
+		u.rm.dev_id = devs[0];
+		k = K_DETACH;
+		break;
+	case IOCTL_BLK_SNAP_TRACKER_COLLECT:
+		u.tc.count = rand_r(s) % 4 ? rand_r(s) % 65 : rand_r(s);
+		u.tc.cbt_info_array = ptr_arg(s, out.info);
+		k = K_COLLECT;
+		break;
+	case IOCTL_BLK_SNAP_TRACKER_READ_CBT_MAP:
+		u.rd.dev_id = devs[0];
+		u.rd.offset = rand_r(s) % 2 ? rand_r(s) % 2048 : rand_r(s);
+		u.rd.length = rand_r(s) % 2 ? sizeof(out.map) : rand_r(s);
+		u.rd.buff = ptr_arg(s, out.map);
+		k = K_FCTL;
+		break;
+	case IOCTL_BLK_SNAP_TRACKER_MARK_DIRTY_BLOCKS:
+		u.md.dev_id = devs[0];
+		u.md.count = rand_r(s) % 4 ? rand_r(s) % 5 : rand_r(s);
+		u.md.dirty_blocks_array = ptr_arg(s, ranges);
+		k = K_FCTL;
+		break;
+	case IOCTL_BLK_SNAP_SNAPSHOT_CREATE:
+		if (atomic_load(&nknown) >= 6 || rand_r(s) % 8)
+			return;		/* keep the population small */
+		u.cr.count = rand_r(s) % 4 ? 1 + rand_r(s) % 3 : rand_r(s);
+		u.cr.dev_id_array = ptr_arg(s, devs);
+		ret = tio(K_CREATE, fd, cmd, ptr_arg(s, &u.cr));
+		if (!ret) {
+			i = atomic_fetch_add(&nknown, 1);
+			if (i < 8)
+				memcpy(&known[i], &u.cr.id, sizeof(known[i]));
+		}
+		return;
+	case IOCTL_BLK_SNAP_SNAPSHOT_DESTROY:
+	case IOCTL_BLK_SNAP_SNAPSHOT_TAKE:
+		if (rand_r(s) % 16)
+			return;		/* heavy: not too often */
+		random_uuid(s, (struct blksnap_uuid *)&u.tk.id);
+		k = K_HEAVY;
+		break;
+	case IOCTL_BLK_SNAP_SNAPSHOT_APPEND_STORAGE:
+		random_uuid(s, (struct blksnap_uuid *)&u.as.id);
+		u.as.dev_id = rand_r(s) % 4 ? v2_dev_of("/dev/ram3") : devs[0];
+		u.as.count = rand_r(s) % 4 ? rand_r(s) % 5 : rand_r(s);
+		u.as.ranges = ptr_arg(s, ranges);
+		k = K_APPEND;
+		break;
+	case IOCTL_BLK_SNAP_SNAPSHOT_COLLECT:
+		u.sc.count = rand_r(s) % 4 ? rand_r(s) % 65 : 64;
+		u.sc.ids = ptr_arg(s, out.ids);
+		k = K_COLLECT;
+		break;
+	case IOCTL_BLK_SNAP_SNAPSHOT_COLLECT_IMAGES:
+		random_uuid(s, (struct blksnap_uuid *)&u.ci.id);
+		u.ci.count = rand_r(s) % 4 ? rand_r(s) % 65 : rand_r(s);
+		u.ci.image_info_array = ptr_arg(s, out.img);
+		k = K_COLLECT;
+		break;
+	case IOCTL_BLK_SNAP_SNAPSHOT_WAIT_EVENT:
+		random_uuid(s, (struct blksnap_uuid *)&u.ev.id);
+		u.ev.timeout_ms = rand_r(s) % 64 ? 0 : rand_r(s) % 3;
+		k = K_WAIT;
+		break;
+	default:
+		if (!(rand_r(s) % 4))
+			cmd = r64(s);
+		break;
+	}
+	tio(k, fd, cmd, ptr_arg(s, &u));
+}
+
 static void fuzz_filter(unsigned int *s)
 {
 	static const char *const names[] = {
@@ -231,6 +372,7 @@ struct fuzzer {
 	unsigned int seed;
 	long limit;
 	int cfd;
+	int v2fd;		/* /dev/blksnap, or -1 */
 };
 
 static void *fuzz_fn(void *arg)
@@ -238,7 +380,11 @@ static void *fuzz_fn(void *arg)
 	struct fuzzer *f = arg;
 
 	while (!atomic_load(&stop) && atomic_fetch_add(&calls, 1) < f->limit) {
-		if (rand_r(&f->seed) % 2)
+		int what = rand_r(&f->seed) % 3;
+
+		if (what == 2 && f->v2fd >= 0)
+			fuzz_v2(&f->seed, f->v2fd);
+		else if (what)
 			fuzz_control(&f->seed, f->cfd);
 		else
 			fuzz_filter(&f->seed);
@@ -318,7 +464,7 @@ TEST_F_TIMEOUT(fz, fuzz, 900)
 	struct timespec t0, t1;
 	long limit = 1000000, seconds = 240;
 	unsigned int i;
-	int cfd, fails = 0;
+	int cfd, v2fd, fails = 0;
 	char *e;
 
 	e = getenv("FUZZ_CALLS");
@@ -343,10 +489,12 @@ TEST_F_TIMEOUT(fz, fuzz, 900)
 	}
 	cfd = ctl_open();
 	ASSERT_LE(0, cfd);
+	v2fd = v2_open();
+	ASSERT_LE(0, v2fd) TH_LOG("open %s: %s", V2_DEV, strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < NTHREADS; i++) {
 		f[i] = (struct fuzzer){ .seed = 1000 + i, .limit = limit,
-					.cfd = cfd };
+					.cfd = cfd, .v2fd = v2fd };
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, fuzz_fn, &f[i]));
 	}
 	ASSERT_EQ(0, pthread_create(&wt, NULL, writer_fn, NULL));
@@ -402,6 +550,8 @@ TEST_F_TIMEOUT(fz, fuzz, 900)
 		close(devfd[i]);
 	}
 	dm_remove("bs_fz");
+	EXPECT_EQ(0, v2_ioctl(v2fd, IOCTL_BLK_SNAP_VERSION, &v));
+	close(v2fd);
 	close(cfd);
 	/* nothing attached, nothing held: the module unloads and reloads */
 	EXPECT_EQ(0, system("rmmod blksnap"));
