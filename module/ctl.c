@@ -147,7 +147,16 @@ static int ctl_snapshot_collect(struct blksnap_snapshot_collect __user *uarg)
 	return ret;
 }
 
-static int ctl_snapshot_wait_event(struct blksnap_snapshot_event __user *uarg)
+/**
+ * blksnap_ctl_wait_event() - Serve WAIT_EVENT, for both front ends (the v2
+ * event structure is wire-identical to v3's).
+ * @uarg: The user's struct blksnap_snapshot_event: id and timeout_ms are
+ *	read, the whole structure is written back on success.
+ *
+ * Context: may sleep.
+ * Return: 0 or the errno of snapshot_wait_event(), -EFAULT, -ENOMEM.
+ */
+int blksnap_ctl_wait_event(struct blksnap_snapshot_event __user *uarg)
 {
 	struct blksnap_snapshot_event *ev;
 	uuid_t id;
@@ -191,7 +200,7 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case IOCTL_BLKSNAP_SNAPSHOT_COLLECT:
 		return ctl_snapshot_collect(uarg);
 	case IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT:
-		return ctl_snapshot_wait_event(uarg);
+		return blksnap_ctl_wait_event(uarg);
 	default:
 		return -ENOTTY;
 	}

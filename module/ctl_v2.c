@@ -438,10 +438,6 @@ out_free:
 /* Wire-identical to v3's WAIT_EVENT: one event structure serves both. */
 static int v2_snapshot_wait_event(struct blk_snap_snapshot_event __user *uarg)
 {
-	struct blksnap_snapshot_event *ev;
-	uuid_t id;
-	int ret;
-
 	BUILD_BUG_ON(sizeof(struct blk_snap_snapshot_event) != 4096);
 	BUILD_BUG_ON(sizeof(struct blk_snap_snapshot_event) !=
 		     sizeof(struct blksnap_snapshot_event));
@@ -449,22 +445,7 @@ static int v2_snapshot_wait_event(struct blk_snap_snapshot_event __user *uarg)
 		     offsetof(struct blksnap_snapshot_event, data));
 	BUILD_BUG_ON(sizeof(struct blk_snap_event_corrupted) !=
 		     sizeof(struct blksnap_event_corrupted));
-
-	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
-	if (!ev)
-		return -ENOMEM;
-	/* Only id and timeout_ms are read. */
-	if (copy_from_user(ev, uarg, offsetof(typeof(*ev), code))) {
-		ret = -EFAULT;
-		goto out_free;
-	}
-	import_uuid(&id, ev->id.b);
-	ret = snapshot_wait_event(&id, ev->timeout_ms, ev);
-	if (!ret && copy_to_user(uarg, ev, sizeof(*ev)))
-		ret = -EFAULT;
-out_free:
-	kfree(ev);
-	return ret;
+	return blksnap_ctl_wait_event((void __user *)uarg);
 }
 
 static long ctl_v2_ioctl(struct file *file, unsigned int cmd,
