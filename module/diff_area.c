@@ -5,11 +5,14 @@
  * The device is cut into chunks.  Before a write to the original device may
  * change a chunk that was not copied yet, the chunk's old data is read and
  * written to a region of the difference storage; only then does the write
- * go on.  The copy is synchronous, in the writer's context (or in the
- * filter's worker for bios that arrive nested in another driver), so the
- * writer waits for it: that is the back-pressure.  A device's chunk
- * buffers, in use or kept for reuse, never take more than COW_MEMORY_BYTES
- * (or one chunk, if a chunk is larger) nor chunk_maximum_in_queue chunks.
+ * go on.  The read of the old data is synchronous, in the writer's context
+ * (or in the filter's worker for bios that arrive nested in another
+ * driver); its store goes on without the writer (struct chunk_store), the
+ * old data held in memory until it is stored.  Writers wait for a free
+ * chunk buffer: that is the back-pressure.  A device's chunk buffers, in
+ * use, being stored or kept for reuse, never take more than
+ * COW_MEMORY_BYTES (or one chunk, if a chunk is larger) nor
+ * chunk_maximum_in_queue chunks.
  * Chunk metadata (struct copied_chunk) exists only for copied chunks.
  *
  * The image disk (image.c) finds copied chunks here and takes the same
@@ -60,17 +63,21 @@ struct copied_chunk {
 /**
  * struct chunk_store - The write of a chunk's old data to its region, in
  * flight after the writer that caused the copy has gone on.
- * @work: Finishes the store in process context (cow_wq).
+ * @work: Finishes a failed store, or drops what may be the last reference
+ *	on @da, in process context (cow_wq); a store that succeeds while
+ *	@da has other references finishes in its completion's context.
  * @done: Completed when the data is in the region (or the store failed
  *	and the snapshot is marked corrupted); image I/O of the chunk waits
  *	for it.
  * @ref: References: the store's own (dropped when it finishes) and one per
- *	waiter on @done.  The last put frees the struct.
+ *	waiter on @done.  The last put frees the struct after a grace
+ *	period: a waiter finds the store through the chunk under RCU.
  * @pending: Bios of the store still in flight, plus one while submitting.
  * @error: The first bio error, as a negative errno.
  * @da: The diff_area (reference held until the store finishes).
  * @chunk: The chunk being stored.
  * @buf: The old data (a copy slot, given back when the store finishes).
+ * @rcu: For the free.
  */
 struct chunk_store {
 	struct work_struct work;
@@ -81,6 +88,7 @@ struct chunk_store {
 	struct diff_area *da;
 	struct copied_chunk *chunk;
 	struct cow_buf *buf;
+	struct rcu_head rcu;
 };
 
 /* Finishes chunk stores; used for forward progress under memory pressure. */
@@ -315,15 +323,16 @@ static struct cow_buf *cow_buf_get(struct diff_area *da)
 {
 	unsigned int i, nr_pages = 1U << (da->chunk_shift - PAGE_SHIFT);
 	struct cow_buf *buf;
+	unsigned long flags;
 
 	down(&da->cow_slots);
-	spin_lock(&da->buf_lock);
+	spin_lock_irqsave(&da->buf_lock, flags);
 	buf = list_first_entry_or_null(&da->free_bufs, struct cow_buf, link);
 	if (buf) {
 		list_del(&buf->link);
 		da->nr_free--;
 	}
-	spin_unlock(&da->buf_lock);
+	spin_unlock_irqrestore(&da->buf_lock, flags);
 	if (buf)
 		return buf;
 
@@ -349,19 +358,21 @@ out_up:
 /*
  * Give back a buffer from cow_buf_get(): keep it if fewer than
  * free_diff_buffer_pool_size (and than the slots) are kept, else free it.
+ * Context: any (kvfree defers a vmalloc'ed array's free in interrupts).
  */
 static void cow_buf_put(struct diff_area *da, struct cow_buf *buf)
 {
 	unsigned int keep = min_t(unsigned int, da->nr_slots,
 				  blksnap_param(free_diff_buffer_pool_size));
+	unsigned long flags;
 
-	spin_lock(&da->buf_lock);
+	spin_lock_irqsave(&da->buf_lock, flags);
 	if (da->nr_free < keep) {
 		list_add(&buf->link, &da->free_bufs);
 		da->nr_free++;
 		buf = NULL;
 	}
-	spin_unlock(&da->buf_lock);
+	spin_unlock_irqrestore(&da->buf_lock, flags);
 	if (buf)
 		cow_buf_free(buf);
 	up(&da->cow_slots);
@@ -370,26 +381,58 @@ static void cow_buf_put(struct diff_area *da, struct cow_buf *buf)
 static void chunk_store_put(struct chunk_store *st)
 {
 	if (refcount_dec_and_test(&st->ref))
-		kfree(st);
+		kfree_rcu(st, rcu);
 }
 
 /*
  * The old data is in its region (or the store failed): from now on image
- * I/O reads the region.  A failure marks the snapshot corrupted before the
- * waiters are released, so they see it.
+ * I/O reads the region.  The buffer's copy slot is given back.
+ * Context: any (a store's completion, hard irq included).
  */
-static void chunk_store_finish(struct work_struct *work)
+static void chunk_store_finish(struct chunk_store *st)
+{
+	WRITE_ONCE(st->chunk->store, NULL);
+	complete_all(&st->done);
+	cow_buf_put(st->da, st->buf);
+}
+
+/*
+ * A failed store marks the snapshot corrupted before the waiters are
+ * released, so they see it; the last diff_area reference may be dropped
+ * here (its release sleeps).
+ */
+static void chunk_store_work(struct work_struct *work)
 {
 	struct chunk_store *st = container_of(work, struct chunk_store, work);
 	struct diff_area *da = st->da;
 
-	if (st->error)
+	if (st->error) {
 		diff_area_set_corrupted(da, st->error);
-	WRITE_ONCE(st->chunk->store, NULL);
-	complete_all(&st->done);
-	cow_buf_put(da, st->buf);
+		chunk_store_finish(st);
+	}
 	chunk_store_put(st);
 	diff_area_put(da);
+}
+
+/*
+ * The store's last bio is done (or its submission, whichever is last).  A
+ * successful store finishes here, without a trip through cow_wq, unless
+ * its diff_area reference may be the last one.
+ * Context: any.
+ */
+static void chunk_store_done(struct chunk_store *st)
+{
+	if (!atomic_dec_and_test(&st->pending))
+		return;
+	if (!READ_ONCE(st->error)) {
+		chunk_store_finish(st);
+		/* a reference other than ours remains: not the release */
+		if (refcount_dec_not_one(&st->da->kref.refcount)) {
+			chunk_store_put(st);
+			return;
+		}
+	}
+	queue_work(cow_wq, &st->work);
 }
 
 static void chunk_store_endio(struct bio *bio)
@@ -399,8 +442,7 @@ static void chunk_store_endio(struct bio *bio)
 	if (bio->bi_status)
 		cmpxchg(&st->error, 0, blk_status_to_errno(bio->bi_status));
 	bio_put(bio);
-	if (atomic_dec_and_test(&st->pending))
-		queue_work(cow_wq, &st->work);
+	chunk_store_done(st);
 }
 
 /*
@@ -437,8 +479,7 @@ static void chunk_store_submit(struct chunk_store *st, unsigned int bytes)
 		submit_bio(bio);
 	}
 	diff_area_writer_unmark(&w);
-	if (atomic_dec_and_test(&st->pending))	/* the submission's own */
-		queue_work(cow_wq, &st->work);
+	chunk_store_done(st);	/* the submission's own count */
 }
 
 /**
@@ -491,7 +532,7 @@ int diff_area_copy_chunk(struct diff_area *da, unsigned long nr)
 				 &chunk->bdev, &chunk->sector);
 	if (ret)
 		goto out_put_buf;
-	INIT_WORK(&st->work, chunk_store_finish);
+	INIT_WORK(&st->work, chunk_store_work);
 	init_completion(&st->done);
 	refcount_set(&st->ref, 1);
 	atomic_set(&st->pending, 1);
@@ -561,9 +602,20 @@ bool diff_area_cow_needed(struct diff_area *da, sector_t sector,
  */
 void diff_area_cow(struct diff_area *da, sector_t sector, sector_t count)
 {
-	unsigned int noio = memalloc_noio_save();
+	struct blk_plug *plug = current->plug;
+	unsigned int noio;
 	unsigned long nr, last;
 	int ret = 0;
+
+	/*
+	 * The submitter's plug: what it holds goes now, and the copy's reads
+	 * and stores are issued from here rather than from kblockd when this
+	 * task sleeps.  Emptied first, so no request of the submitter's keeps
+	 * a tag the copy waits for; the submitter gets its plug back.
+	 */
+	if (plug)
+		blk_finish_plug(plug);
+	noio = memalloc_noio_save();
 
 	nr = sector >> (da->chunk_shift - SECTOR_SHIFT);
 	last = (sector + count - 1) >> (da->chunk_shift - SECTOR_SHIFT);
@@ -582,6 +634,8 @@ void diff_area_cow(struct diff_area *da, sector_t sector, sector_t count)
 	}
 out:
 	memalloc_noio_restore(noio);
+	if (plug)
+		blk_start_plug(plug);
 }
 
 /**
@@ -608,8 +662,13 @@ bool diff_area_find_chunk(struct diff_area *da, unsigned long nr,
 
 	if (!chunk)
 		return false;
+	/* the store may finish and be put meanwhile: freed after a grace period */
+	rcu_read_lock();
 	st = READ_ONCE(chunk->store);
-	if (st && refcount_inc_not_zero(&st->ref)) {
+	if (st && !refcount_inc_not_zero(&st->ref))
+		st = NULL;
+	rcu_read_unlock();
+	if (st) {
 		wait_for_completion(&st->done);	/* the data is in the region */
 		chunk_store_put(st);
 	}
