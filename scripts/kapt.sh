@@ -40,13 +40,15 @@ esac
 
 mkdir -p "$R"/{etc/trusted.gpg.d,etc/preferences.d,etc/apt.conf.d,etc/sources.list.d,state/lists/partial,cache/archives/partial,log}
 : > "$R/status"
-cp "$KEYS" "$R/etc/trusted.gpg.d/debian-archive-keyring.gpg"
+# several runs may set this up at once: each writes its own temporary files
+cp "$KEYS" "$R/etc/trusted.gpg.d/.keyring.$$"
+mv "$R/etc/trusted.gpg.d/.keyring.$$" "$R/etc/trusted.gpg.d/debian-archive-keyring.gpg"
 {
 	for s in $suites; do echo "deb $MIRROR $s main"; done
 	[ -z "$sec" ] || echo "deb $SECMIRROR $sec main"
-} > "$R/etc/sources.list.tmp"
-mv "$R/etc/sources.list.tmp" "$R/etc/sources.list"
-cat > "$R/apt.conf.tmp" <<END
+} > "$R/etc/sources.list.$$"
+mv "$R/etc/sources.list.$$" "$R/etc/sources.list"
+cat > "$R/apt.conf.$$" <<END
 Dir "/";
 Dir::Etc "$R/etc";
 Dir::Etc::sourcelist "$R/etc/sources.list";
@@ -71,10 +73,11 @@ Acquire::Check-Valid-Until "false";
 Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled "false";
 quiet "2";
 END
-mv "$R/apt.conf.tmp" "$R/apt.conf"
+mv "$R/apt.conf.$$" "$R/apt.conf"
 export APT_CONFIG=$R/apt.conf
 
-# one refresh at a time per suite (several checkouts share the cache)
+# one refresh at a time per suite (several checkouts share the cache), and
+# none while a command reads the lists: the command holds the lock shared
 exec 9> "$R/lock"
 flock 9
 stamp=$R/state/.updated
@@ -87,5 +90,5 @@ if [ "$age" -gt "${VMTEST_APT_MAXAGE:-3600}" ]; then
 	fi
 	touch "$stamp"
 fi
-flock -u 9
+flock -s 9
 exec "$@"
