@@ -43,6 +43,7 @@
 #include "iobench.h"
 #include "snap.h"
 #include "dev.h"
+#include "prof.h"
 #ifdef HAVE_VAL
 #include "val.h"
 #endif
@@ -74,6 +75,28 @@ static long ops = 2000, secs = 10, seqmib = 256, rounds = 2;
 /* the "full storage" run: chunks copied, KiB of memory for them, IOPS */
 static long full_ops = 409600, full_secs = 20;
 static double full_n[NS][NV], full_kib[NS][NV], full_iops[NS][NV];
+/* BENCH_BIG_PROF=1: profile the first round's 4 KiB first writes */
+static long prof;
+
+/* the writer's path and the copy-on-write of blksnap and of VAL-7.0 */
+static const char *const fw4_funcs[] = {
+	"__x64_sys_pwrite64", "process_one_work", "schedule",
+	"submit_bio_noacct", "blk_mq_submit_bio", "submit_bio_wait",
+	"bio_alloc_bioset", "xa_store", "xa_insert", "__xa_insert",
+	"kmalloc_trace", "__kmalloc", "kfree", "cbt_map_mark",
+	"bf_submit_bio_noacct", "tracker_submit_bio", "diff_area_cow",
+	"diff_area_cow_needed", "diff_area_copy_chunk", "chunk_io",
+	"diff_storage_alloc", "cow_buf_get", "cow_buf_put",
+	"chunk_store_submit", "chunk_store_finish", "diff_area_writer_mark",
+	"diff_area_writer_unmark", "diff_area_task_in_cow",
+	"diff_area_cow_process_bio", "chunk_load_and_postpone_io",
+	"chunk_load_and_postpone_io_finish", "notify_load_and_postpone_io",
+	"chunk_schedule_storing", "chunk_store_tobdev",
+	"chunk_notify_store_tobdev", "diff_buffer_take",
+	"diff_buffer_release", "chunk_alloc", "diff_storage_get_store",
+	"resubmit_filtered_bio", "cbt_map_set", "cbt_map_set_both",
+	"diff_area_store_queue_work", "tracker_submit_bio_cb", NULL
+};
 
 #define DIE(fmt, ...) do {						\
 	fprintf(stdout, "bigbench: " fmt " (line %d)\n", ##__VA_ARGS__,	\
@@ -141,6 +164,23 @@ static double fw4(const char *dev, uint64_t size, uint64_t seed, long *done)
 	close(fd);
 	free(b);
 	return *done / t;
+}
+
+/* fw4(), profiled (BENCH_BIG_PROF) in the first round of each variant. */
+static double fw4p(const char *dev, uint64_t size, uint64_t seed, long *done,
+		   int s, int v, int round, int full)
+{
+	char label[32];
+	double r;
+
+	if (!prof || full || (round != 0 && round != rounds) ||
+	    prof_begin(fw4_funcs) < 0)
+		return fw4(dev, size, seed, done);
+	r = fw4(dev, size, seed, done);
+	snprintf(label, sizeof(label), "FW4.%s.%s", sname[s], vname[v]);
+	prof_end(label);
+	printf("# %s profiled: %ld writes\n", label, *done);
+	return r;
 }
 
 /* 1 MiB sequential writes from @start: MiB/s. */
@@ -231,7 +271,7 @@ static void measure(int s, int v, const char *dev, const char *stor,
 		take = (now_s() - seq) * 1000;
 		seq = (now_s() - t0) * 1000;
 		m2 = mem_settled();
-		w4 = fw4(dev, size, round * 7 + s, &done);
+		w4 = fw4p(dev, size, round * 7 + s, &done, s, v, round, full);
 		m3 = mem_settled();
 		w1 = full ? 0 : fw1(dev, size / 2 + round * seqmib * MIB);
 		CHECK(snap_info(fd, &info));
@@ -251,7 +291,7 @@ static void measure(int s, int v, const char *dev, const char *stor,
 		m1 = mem_settled();
 		CHECK(val_take(dev, stor, sizes[0] >> 9, id, &take, &seq));
 		m2 = mem_settled();
-		w4 = fw4(dev, size, round * 7 + s, &done);
+		w4 = fw4p(dev, size, round * 7 + s, &done, s, v, round, full);
 		m3 = mem_settled();
 		w1 = full ? 0 : fw1(dev, size / 2 + round * seqmib * MIB);
 		CHECK(val_state(dev, &err, img, sizeof(img)));
@@ -261,7 +301,7 @@ static void measure(int s, int v, const char *dev, const char *stor,
 	} else {
 		snprintf(chunkstr[s][v], sizeof(chunkstr[s][v]), "-");
 		m1 = m2 = m0;
-		w4 = fw4(dev, size, round * 7 + s, &done);
+		w4 = fw4p(dev, size, round * 7 + s, &done, s, v, round, full);
 		m3 = m2;
 		w1 = fw1(dev, size / 2 + round * seqmib * MIB);
 	}
@@ -410,6 +450,7 @@ int main(void)
 	rounds = envl("BENCH_BIG_ROUNDS", rounds);
 	full_ops = envl("BENCH_BIG_FULL", full_ops);
 	full_secs = envl("BENCH_BIG_FULL_SECS", full_secs);
+	prof = envl("BENCH_BIG_PROF", 0);
 	if (rounds > MAXR)
 		rounds = MAXR;
 #ifdef HAVE_VAL
