@@ -153,8 +153,9 @@ static void status_snapshot(struct seq_file *m, const uuid_t *id)
 	total = s->storage->capacity;
 	mutex_unlock(&s->storage->lock);
 	seq_printf(m, "snapshot id=%pUb state=%s devices=%u storage_used=%llu storage_total=%llu events=%u\n",
-		   &s->id, s->taken ? "taken" : s->taking ? "taking" : "created",
-		   n, (unsigned long long)used, (unsigned long long)total,
+		   &s->id,
+		   s->taken ? "taken" : s->taking ? "taking" : "created", n,
+		   (unsigned long long)used, (unsigned long long)total,
 		   status_events(s->events));
 	list_for_each_entry(sm, &s->members, link)
 		status_member(m, s, sm);
