@@ -122,8 +122,7 @@ static void bf_release(struct bf_entry *e)
 	flush_work(&e->work);		/* deferred meanwhile: passed down */
 	percpu_ref_exit(&e->ref);
 
-	pr_info("filter \"%s\" detached from %u:%u\n", e->ops->name,
-		MAJOR(e->bdev->bd_dev), MINOR(e->bdev->bd_dev));
+	pr_info("filter \"%s\" detached from %pg\n", e->ops->name, e->bdev);
 	e->ops->detach(e->flt);
 	put_device(&e->bdev->bd_device);
 	pinned = e->pinned;
@@ -310,8 +309,7 @@ int blkfilter_attach(struct block_device *bdev, const char *name,
 	}
 	mutex_unlock(&blkfilter_mutex);
 	bdev_thaw(bdev);
-	pr_info("filter \"%s\" attached to %u:%u\n", ops->name,
-		MAJOR(bdev->bd_dev), MINOR(bdev->bd_dev));
+	pr_info("filter \"%s\" attached to %pg\n", ops->name, bdev);
 	return 0;
 
 out_put_module:
@@ -581,9 +579,8 @@ void blkfilter_unregister(struct blkfilter_operations *ops)
 		if (e->ops != ops)
 			continue;
 		WARN_ON_ONCE(e->pinned);
-		pr_info("unloading: detaching filter \"%s\" from %u:%u\n",
-			ops->name, MAJOR(e->bdev->bd_dev),
-			MINOR(e->bdev->bd_dev));
+		pr_info("unloading: detaching filter \"%s\" from %pg\n",
+			ops->name, e->bdev);
 		blkfilter_detach_entry(e);
 	}
 	list_del(&ops->link);

@@ -49,9 +49,8 @@ static void bf_gc_work_fn(struct work_struct *work)
 		}
 		if (!READ_ONCE(e->dying) && !blkfilter_entry_gone(e))
 			continue;
-		pr_info("%u:%u is going away: detaching filter \"%s\"\n",
-			MAJOR(e->bdev->bd_dev), MINOR(e->bdev->bd_dev),
-			e->ops->name);
+		pr_info("%pg is going away: detaching filter \"%s\"\n",
+			e->bdev, e->ops->name);
 		if (e->ops->device_gone)
 			e->ops->device_gone(e->flt);
 		blkfilter_detach_entry(e);

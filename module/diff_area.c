@@ -43,6 +43,7 @@
 #include "event_queue.h"
 #include "cbt_map.h"
 #include "params.h"
+#include "status.h"
 
 struct chunk_store;
 
@@ -173,8 +174,8 @@ void diff_area_set_corrupted(struct diff_area *da, int error)
 
 	if (cmpxchg(&da->error, 0, error) != 0)
 		return;
-	pr_err("snapshot of %u:%u corrupted: error %d\n", MAJOR(da->dev_id),
-	       MINOR(da->dev_id), error);
+	trace_blksnap_corrupted(da->dev_id, error);
+	pr_err("snapshot of %pg corrupted: error %d\n", da->orig_bdev, error);
 	event_queue_push(da->events, blksnap_event_code_corrupted, &ev,
 			 sizeof(ev));
 }
@@ -393,6 +394,7 @@ static void chunk_store_finish(struct chunk_store *st)
 {
 	WRITE_ONCE(st->chunk->store, NULL);
 	complete_all(&st->done);
+	status_cow_stored(st->da);
 	cow_buf_put(st->da, st->buf);
 }
 
@@ -501,6 +503,7 @@ static void chunk_store_submit(struct chunk_store *st, unsigned int bytes)
 int diff_area_copy_chunk(struct diff_area *da, unsigned long nr)
 {
 	sector_t start = (sector_t)nr << (da->chunk_shift - SECTOR_SHIFT);
+	u64 start_ns = ktime_get_ns();
 	struct copied_chunk *chunk;
 	struct chunk_store *st;
 	struct cow_buf *buf;
@@ -547,6 +550,7 @@ int diff_area_copy_chunk(struct diff_area *da, unsigned long nr)
 		goto out_put_buf;
 	}
 	/* the writer goes on; the old data stays in @buf until stored */
+	status_cow_copied(da, nr, bytes, start_ns);
 	chunk_store_submit(st, bytes);
 	return 0;
 

@@ -54,6 +54,8 @@ struct event_queue;
  * @cbt_map: The device's CBT map (reference held): image writes mark it.
  * @storage: Where copies go (reference held).
  * @events: Where the corrupted event goes (reference held).
+ * @nr_copied: Chunks copied so far (read by status.c).
+ * @nr_storing: Chunk stores in flight (read by status.c).
  *
  * The diff_area knows neither its tracker nor its snapshot: it is given
  * what it works with at diff_area_create() and holds references on those
@@ -78,6 +80,8 @@ struct diff_area {
 	struct cbt_map *cbt_map;
 	struct diff_storage *storage;
 	struct event_queue *events;
+	atomic_long_t nr_copied;
+	atomic_t nr_storing;
 };
 
 /**

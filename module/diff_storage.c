@@ -14,6 +14,7 @@
 #include "diff_storage.h"
 #include "event_queue.h"
 #include "params.h"
+#include "trace.h"
 
 /*
  * The storage registry: every live storage, so that a range can be compared
@@ -150,6 +151,7 @@ static void diff_storage_low(struct diff_storage *ds)
 	};
 
 	lockdep_assert_held(&ds->lock);
+	trace_blksnap_storage_low(ds->capacity, ds->filled);
 	ds->low_armed = false;
 	event_queue_push(ds->events, blksnap_event_code_low_free_space, &ev,
 			 sizeof(ev));
@@ -581,6 +583,7 @@ int diff_storage_alloc(struct diff_storage *ds, sector_t nr_sect,
 	}
 	if (ds->low_armed && diff_storage_free(ds) <= minimum / 2)
 		diff_storage_low(ds);
+	trace_blksnap_storage_overflow(ds->capacity, ds->filled, nr_sect, ret);
 	mutex_unlock(&ds->lock);
 	return ret;
 }

@@ -25,6 +25,7 @@
 #include "snapshot.h"
 #include "test_filter.h"
 #include "version.h"
+#include "status.h"
 
 static int __init blksnap_init(void)
 {
@@ -51,6 +52,7 @@ static int __init blksnap_init(void)
 	ret = blksnap_ctl_v2_init();
 	if (ret)
 		goto out_ctl_exit;
+	status_init();
 	pr_info("version %s loaded\n", BLKSNAP_VERSION_STR);
 	return 0;
 
@@ -71,6 +73,7 @@ out_blkfilter_exit:
 
 static void __exit blksnap_exit(void)
 {
+	status_exit();
 	blksnap_ctl_v2_exit();
 	blksnap_ctl_exit();
 	snapshot_destroy_all();

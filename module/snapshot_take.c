@@ -19,6 +19,7 @@
 #include "diff_area.h"
 #include "diff_storage.h"
 #include "image.h"
+#include "trace.h"
 
 /**
  * struct take - The state of one TAKE, shared by its phases.
@@ -390,6 +391,7 @@ static void take_end(struct take *tk, bool taken)
  */
 int snapshot_take(const uuid_t *id)
 {
+	u64 start_ns = ktime_get_ns();
 	struct take tk = {};
 	int ret;
 
@@ -410,6 +412,7 @@ out_free:
 	take_free(&tk);
 	if (!ret)
 		pr_info("snapshot %pUb taken\n", id);
+	trace_blksnap_take(id, tk.n, start_ns, ret);
 	snapshot_put(tk.s);
 	return ret;
 }

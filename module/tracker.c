@@ -22,6 +22,7 @@
 #include "tracker.h"
 #include "cbt_map.h"
 #include "diff_area.h"
+#include "trace.h"
 
 static tracker_ctl_fn tracker_ctl_handler;
 
@@ -99,8 +100,8 @@ static struct blkfilter *tracker_attach(struct block_device *bdev)
 	mutex_init(&tracker->ctl_lock);
 	tracker->dev_id = bdev->bd_dev;
 	tracker->attached = true;
-	pr_debug("tracker for %u:%u attached\n",
-		 MAJOR(tracker->dev_id), MINOR(tracker->dev_id));
+	pr_debug("tracker for %pg attached\n", bdev);
+	trace_blksnap_attach(bdev->bd_dev, bdev_nr_sectors(bdev));
 	return &tracker->filter;
 }
 
@@ -108,8 +109,8 @@ static void tracker_detach(struct blkfilter *flt)
 {
 	struct tracker *tracker = to_tracker(flt);
 
-	pr_debug("tracker for %u:%u detached\n",
-		 MAJOR(tracker->dev_id), MINOR(tracker->dev_id));
+	pr_debug("tracker for %pg detached\n", flt->bdev);
+	trace_blksnap_detach(tracker->dev_id);
 	tracker->attached = false;
 	tracker_put(tracker);
 }

@@ -180,5 +180,6 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_snapshot_append(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif /* BLKSNAPCTL_H */

@@ -63,6 +63,7 @@ static const char *const usage_lines[] = {
 	"backup full UUID|DEV|IMAGE -o FILE [--state STATEFILE] [--verify]",
 	"backup incremental DEV [IMAGE] --base FILE --state STATEFILE [--verify]",
 	"version",
+	"status                                devices, snapshots, storage fill",
 };
 
 /* @line is a form of @cmd: it starts with "CMD " or holds "| CMD ". */
@@ -112,6 +113,7 @@ static int run(int argc, char **argv)
 		{ "watch", cmd_watch },
 		{ "backup", cmd_backup },
 		{ "version", cmd_version },
+		{ "status", cmd_status },
 	};
 	size_t i;
 
