@@ -34,7 +34,7 @@
 #define NULLB_NAME "trust_plug"
 #define STORE_FILE "/tmp/trust_plug.store"
 #define NR_WRITES 32
-#define STRIDE (2 * MIB)	/* distinct chunks for chunks up to 2 MiB */
+#define STRIDE (512 * 1024)	/* distinct chunks (256 KiB by default) */
 
 FIXTURE(plug) {
 	struct scratch s;
@@ -67,7 +67,7 @@ FIXTURE_SETUP(plug)
 	ASSERT_LE(0, self->ofd);
 	/* the data at TAKE: every chunk written, tag 0xc1 */
 	ASSERT_EQ(0, sd_write_range(self->ofd, 0, NR_WRITES * STRIDE, 0xc1, 1));
-	self->sfd = loop_create(STORE_FILE, 96, 0, self->stor,
+	self->sfd = loop_create(STORE_FILE, 32, 0, self->stor,
 				sizeof(self->stor));
 	ASSERT_LE(0, self->sfd);
 	self->cfd = ctl_open();
@@ -76,7 +76,7 @@ FIXTURE_SETUP(plug)
 	ASSERT_EQ(0, snap_create(self->cfd, &self->id));
 	ASSERT_EQ(0, snap_add(self->ofd, &self->id));
 	ASSERT_EQ(0, snap_append_range(self->cfd, &self->id, self->stor, 0,
-				       96 * MIB / 512));
+				       32 * MIB / 512));
 	ASSERT_EQ(0, snap_take(self->cfd, &self->id));
 }
 
