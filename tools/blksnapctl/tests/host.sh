@@ -343,6 +343,32 @@ run snapshot take $UUID --wait-storage --timeout 1
 ok $(( rc != 9 )) "take --wait-storage with no watch: ENOSPC after the timeout"
 unset BLKSNAPCTL_FAKE_TAKE_NEEDS_STORAGE
 
+# --- 14. bash completion
+COMPL=$(dirname "$0")/../blksnapctl.bash-completion
+# complete WORDS...: the completions of the last word
+complete_of() {
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _blksnapctl; echo "${COMPREPLY[*]}"' _ "$COMPL" "$@"
+}
+bad=0
+for c in $("$BIN" --help | sed -n 's/^  \([a-z]*\).*/\1/p' | sort -u); do
+	grep -qw "$c" <<<"$(complete_of blksnapctl '')" || { echo "# completion lacks command $c"; bad=1; }
+done
+for c in $("$BIN" --help | sed -n 's/^  \(snapshot\|backup\) \([a-z]*\).*/\1:\2/p' | sort -u); do
+	grep -qw "${c#*:}" <<<"$(complete_of blksnapctl "${c%%:*}" '')" || { echo "# completion lacks ${c/:/ }"; bad=1; }
+done
+ok $bad "bash completion: every command and subcommand of --help"
+[ "$(complete_of blksnapctl snapshot take x --w)" = "--wait-storage" ]; ok $? "bash completion: snapshot take --w -> --wait-storage"
+[ "$(complete_of blksnapctl watch x --fo)" = "--force" ]; ok $? "bash completion: watch --fo -> --force"
+bad=0
+for c in attach detach cbtinfo cbtmap markdirty "snapshot create" "snapshot add" "snapshot append" \
+	"snapshot take" "snapshot info" "snapshot collect" "snapshot wait" "snapshot destroy" watch \
+	"backup full" "backup incremental" version; do
+	# shellcheck disable=SC2086
+	run $c --help
+	[ $rc = 0 ] && grep -q "^usage: blksnapctl .*${c#* }" <<<"$out" || { echo "# $c --help: exit $rc"; bad=1; }
+done
+ok $bad "every command and subcommand: --help prints its usage, exit 0"
+
 echo "1..$n"
 echo "# blksnapctl host tests: $((n - failed)) passed, $failed failed"
 [ $failed -eq 0 ]
