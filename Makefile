@@ -69,6 +69,11 @@ tools:
 lib:
 	$(MAKE) -C lib
 
+# examples/minimal-agent, the libblksnap example (OUT=, STATIC=1)
+.PHONY: examples
+examples:
+	$(MAKE) -C examples
+
 demo:
 	@tests/vm/demo.sh
 

@@ -4,7 +4,9 @@
  * would: attach/cbtinfo/detach, snapshots with storage on a device and in a
  * file on ext4 (immutable while the snapshot lives), a full backup equal to
  * the image, an incremental one that copies only the changed blocks, the
- * watch loop, and the exit codes of bad input.
+ * watch loop (appending before it says ready, so that "watch & take
+ * --wait-storage" does not race), whole devices refused as storage while
+ * mounted, held or signed, and the exit codes of bad input.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -673,7 +675,8 @@ TEST_F_TIMEOUT(bsc, image_mounted_rw_refused, 240)
 	cleanup();
 	ASSERT_EQ(0, scratch_fs());
 	ASSERT_EQ(0, create(id, "/dev/vdb"));
-	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1", id));
+	/* ram1 may hold a copy of a file system's chunk: --force */
+	ASSERT_EQ(0, tool("snapshot append %s /dev/ram1 --force", id));
 	ASSERT_EQ(0, tool("snapshot take %s", id));
 	ASSERT_EQ(0, image_of("/dev/vdb", image, sizeof(image)));
 	mkdir("/tmp/bsc-img", 0755);
@@ -801,6 +804,121 @@ TEST_F_TIMEOUT(bsc, watch_appends_and_ends, 240)
 	EXPECT_EQ(13, tool("snapshot info /dev/ram0"));
 	EXPECT_EQ(11, tool("backup full /dev/blksnap-image_1:0 -o /tmp/bsc-x.img"));
 	unlink("/tmp/bsc-x.img");
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	cleanup();
+}
+
+#define EBUSY_JSON "{\"error\":\"EBUSY\",\"exit_code\":6,\"message\":"
+
+/* Zero the first 1 MiB of @dev: no signature left. */
+static int wipe(const char *dev)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd),
+		 "dd if=/dev/zero of=%s bs=1M count=1 conv=fsync 2>/dev/null",
+		 dev);
+	return sh(cmd);
+}
+
+/*
+ * A whole device given as storage ("snapshot append UUID DEV", "watch
+ * --device DEV") is refused with EBUSY (exit 6) when it holds a file
+ * system, is mounted, has a mounted partition or is held by a dm device;
+ * --force overrides; a wiped, unused device is taken.  --json: the refusal
+ * is a JSON error.
+ */
+TEST_F_TIMEOUT(bsc, whole_device_storage_refused, 240)
+{
+	char id[40], disk[128], part[128], cmd[200], dm[64];
+	int lfd;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+
+	/* a file system */
+	ASSERT_EQ(0, sh("/usr/sbin/mkfs.ext4 -q -F -b 4096 /dev/ram2 > /dev/null"));
+	EXPECT_EQ(6, tool("snapshot append %s /dev/ram2", id));
+	EXPECT_NE(NULL, strstr(err, "ext2/3/4"));
+	EXPECT_NE(NULL, strstr(err, "--force"));
+	EXPECT_EQ(6, tool("--json snapshot append %s /dev/ram2", id));
+	EXPECT_EQ(0, strncmp(err, EBUSY_JSON, strlen(EBUSY_JSON)));
+	EXPECT_EQ(6, tool("watch %s --device /dev/ram2 --step 1M --limit 2M --timeout 1",
+			  id));
+	/* mounted */
+	mkdir("/tmp/bsc-m", 0755);
+	ASSERT_EQ(0, mount("/dev/ram2", "/tmp/bsc-m", "ext4", 0, NULL));
+	EXPECT_EQ(6, tool("snapshot append %s /dev/ram2", id));
+	EXPECT_NE(NULL, strstr(err, "mounted on /tmp/bsc-m"));
+	EXPECT_EQ(0, umount("/tmp/bsc-m"));
+	/* --force: taken */
+	EXPECT_EQ(0, tool("snapshot append %s /dev/ram2 --force", id));
+	/* held by a dm device (no signature: wiped) */
+	ASSERT_EQ(0, wipe("/dev/ram3"));
+	snprintf(cmd, sizeof(cmd), "/dev/ram3 0");
+	ASSERT_EQ(0, dm_create("bsc-held", "linear", 131072, cmd, dm,
+			       sizeof(dm)));
+	EXPECT_EQ(6, tool("snapshot append %s /dev/ram3", id));
+	EXPECT_NE(NULL, strstr(err, "held by dm-"));
+	EXPECT_EQ(0, dm_remove("bsc-held"));
+	/* wiped and unused: taken without --force */
+	EXPECT_EQ(0, tool("snapshot append %s /dev/ram3", id));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+
+	/* a mounted partition of the whole device */
+	lfd = loop_with_partition("/tmp/bsc-loop2", 64, part, sizeof(part));
+	ASSERT_LE(0, lfd);
+	snprintf(disk, sizeof(disk), "%.*s", (int)(strlen(part) - 2), part);
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", part);
+	EXPECT_EQ(0, sh(cmd));
+	EXPECT_EQ(0, mount(part, "/tmp/bsc-m", "ext4", 0, NULL));
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	EXPECT_EQ(6, tool("snapshot append %s %s", id, disk));
+	EXPECT_NE(NULL, strstr(err, "is mounted on /tmp/bsc-m"));
+	EXPECT_EQ(0, tool("snapshot destroy %s", id));
+	umount("/tmp/bsc-m");
+	loop_destroy(lfd, "/tmp/bsc-loop2");
+	cleanup();
+}
+
+/*
+ * The documented "watch ... & snapshot take --wait-storage": whichever
+ * starts first, TAKE finds the storage watch appends before it says
+ * "ready" (before, TAKE raced the watch and failed with ENOSPC).
+ */
+TEST_F_TIMEOUT(bsc, watch_and_take_no_race, 240)
+{
+	char id[40], args[256], line[256];
+	pid_t pid;
+	FILE *f;
+	int i;
+
+	ASSERT_EQ(0, brd_ensure(4, 64));
+	cleanup();
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, create(id, "/dev/ram0"));
+		snprintf(args, sizeof(args),
+			 "watch %s --device /dev/ram1:0:65536 --step 8M --limit 32M",
+			 id);
+		pid = spawn(args, "/tmp/bsc-watch.log");
+		ASSERT_LT(0, pid);
+		EXPECT_EQ(0, tool("snapshot take %s --wait-storage --timeout 60",
+				  id));
+		EXPECT_EQ(0, tool("snapshot destroy %s", id));
+		EXPECT_EQ(0, reap(pid, 10000));
+		show("/tmp/bsc-watch.log");
+		f = fopen("/tmp/bsc-watch.log", "r");
+		ASSERT_NE(NULL, f);
+		line[0] = 0;
+		EXPECT_NE(NULL, fgets(line, sizeof(line), f));
+		fclose(f);
+		EXPECT_EQ(0, strncmp(line, "ready: appended /dev/ram1:0:16384", 33));
+	}
+	/* no watch: ENOSPC once the wait is over */
+	ASSERT_EQ(0, create(id, "/dev/ram0"));
+	EXPECT_EQ(9, tool("snapshot take %s --wait-storage --timeout 1", id));
 	EXPECT_EQ(0, tool("snapshot destroy %s", id));
 	cleanup();
 }

@@ -34,6 +34,7 @@ done
 # e2fsck (the demo checks the restored images with it).
 mkdir -p "$D/usr/sbin" "$D/etc" "$D/lib64"
 [ -x "$TESTDIR/blksnapctl-bin" ] && cp "$TESTDIR/blksnapctl-bin" "$D/usr/sbin/blksnapctl"
+[ -x "$TESTDIR/minimal-agent" ] && cp "$TESTDIR/minimal-agent" "$D/usr/sbin/minimal-agent"
 [ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$D/etc/"
 for p in mke2fs:mkfs.ext4 e2fsck:e2fsck; do
 	command -v "${p%%:*}" >/dev/null || continue

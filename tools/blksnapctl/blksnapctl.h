@@ -88,6 +88,10 @@ void usage_of(FILE *f, const char *cmd);
 void msg(const char *fmt, ...) __printf(1, 2);
 int fail(int err, const char *fmt, ...) __printf(2, 3);
 int usage_err(const char *fmt, ...) __printf(1, 2);
+int fail_code(int code, const char *name, const char *fmt, ...)
+	__printf(3, 4);
+/* What every path says when the module is not there. */
+#define NOMOD_HINT "blksnap module not loaded: modprobe blksnap"
 int errno_exit(int err);
 const char *errno_name(int err);
 void json_str(FILE *f, const char *s);
@@ -117,6 +121,8 @@ int storage_bdev_of(dev_t dev, char *buf, size_t len);
 
 /* Above the device layer. */
 int ctl_exit(int err);
+int module_loaded(void);
+int module_missing(void);
 int devnode_of(unsigned int maj, unsigned int min, char *buf, size_t len);
 int whole_disk_of(dev_t dev, dev_t *disk);
 int filter_fail(const char *dev, int err, const char *what);
@@ -135,6 +141,9 @@ int storage_append_dev(int cfd, const struct blksnap_uuid *id,
 		       const char *path, struct blksnap_sectors *r,
 		       unsigned int n);
 int dev_stack_has(dev_t top, dev_t target);
+/* A whole device as storage: mounted, held or signed? (devcheck.c) */
+int storage_dev_check(const char *path);
+const char *dev_signature(const unsigned char *buf, size_t n);
 int state_cleanup(const struct blksnap_uuid *id, int keep, int *nfiles);
 
 /* The state of "backup" (backup_state.c). */

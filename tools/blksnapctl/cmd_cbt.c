@@ -16,6 +16,9 @@
 /* Message for a failed BLKFILTER_* on @dev; returns the exit code. */
 int filter_fail(const char *dev, int err, const char *what)
 {
+	/* without the module a BLKFILTER ioctl fails with EINVAL or ENOTTY */
+	if (err != -ENOTBLK && !module_loaded())
+		return module_missing();
 	switch (-err) {
 	case ENOENT:
 		return fail(err, "%s: no blksnap filter attached (run: " PROG " attach %s)",
@@ -83,7 +86,7 @@ static int cmd_attach_detach(int argc, char **argv, int attach)
 	if (!attach && ret == -EBUSY)
 		return fail(ret, "%s: the device belongs to a snapshot (run: " PROG " snapshot destroy UUID first)",
 			    pos[0]);
-	if (!attach && ret == -EINVAL)
+	if (!attach && ret == -EINVAL && module_loaded())
 		return fail(ret, "%s: another block-device filter is attached, not blksnap",
 			    pos[0]);
 	return filter_fail(pos[0], ret, attach ? "attach" : "detach");
@@ -227,7 +230,7 @@ int cmd_markdirty(int argc, char **argv)
 		return ret;
 	ret = blksnap_cbt_mark_dirty(fd, r, n - 1);
 	close(fd);
-	if (ret == -EINVAL)
+	if (ret == -EINVAL && module_loaded())
 		return fail(ret, "%s: a range runs past the end of the device (nothing was marked)",
 			    pos[0]);
 	if (ret < 0)

@@ -20,6 +20,13 @@ int ctl_exit(int err)
 	return err == -ENXIO ? EX_NOMOD : errno_exit(err);
 }
 
+/* Say that the module is missing; its exit code. */
+int module_missing(void)
+{
+	return fail_code(EX_NOMOD, "no_module", NOMOD_HINT " (%s is missing)",
+			 CTL_PATH);
+}
+
 static int get_uuid(const char *s, struct blksnap_uuid *id)
 {
 	if (uuid_parse(s, id))
@@ -129,16 +136,32 @@ static int cmd_snapshot_add(int argc, char **argv)
 	return do_snapshot_add(&id, pos[0], pos[1], attach);
 }
 
+/*
+ * snapshot take UUID [--wait-storage [--timeout SECONDS]]: with
+ * --wait-storage, ENOSPC (no storage yet) is retried every 100 ms until
+ * the timeout (60 s), so that "watch ... & snapshot take --wait-storage"
+ * does not depend on which of the two runs first.
+ */
 static int cmd_snapshot_take(int argc, char **argv)
 {
+	const char *s_tmo = NULL;
+	int wait = 0;
+	const struct optdef defs[] = {
+		{ "wait-storage", 'w', 0, NULL, &wait },
+		{ "timeout", 't', 1, &s_tmo },
+		{ 0 }
+	};
 	struct blksnap_uuid id;
+	uint64_t tmo = 60, tries;
 	char *pos[1];
 	int cfd, ret;
 
-	ret = parse_exact(argc, argv, NULL, pos, 1,
+	ret = parse_exact(argc, argv, defs, pos, 1,
 			  "snapshot take needs UUID");
 	if (ret)
 		return ret;
+	if (s_tmo && (!wait || parse_u64(s_tmo, &tmo)))
+		return usage_err("--timeout SECONDS goes with --wait-storage");
 	ret = get_uuid(pos[0], &id);
 	if (ret)
 		return ret;
@@ -146,6 +169,10 @@ static int cmd_snapshot_take(int argc, char **argv)
 	if (ret)
 		return ctl_exit(ret);
 	ret = blksnap_snapshot_take(cfd, &id);
+	for (tries = 0; wait && ret == -ENOSPC && tries < tmo * 10; tries++) {
+		usleep(100000);
+		ret = blksnap_snapshot_take(cfd, &id);
+	}
 	close(cfd);
 	switch (-ret) {
 	case 0:
@@ -158,7 +185,10 @@ static int cmd_snapshot_take(int argc, char **argv)
 		return fail(ret, "%s: the snapshot has no devices, or one went away (run: " PROG " snapshot add %s DEV)",
 			    pos[0], pos[0]);
 	case ENOSPC:
-		return fail(ret, "%s: the snapshot has no difference storage (run: " PROG " snapshot append %s DEV|FILE ...)",
+		if (wait)
+			return fail(ret, "%s: no difference storage was appended within %llu s",
+				    pos[0], (unsigned long long)tmo);
+		return fail(ret, "%s: the snapshot has no difference storage (run: " PROG " snapshot append %s DEV|FILE ..., or take it with --wait-storage while watch appends)",
 			    pos[0], pos[0]);
 	default:
 		return snapshot_fail(pos[0], ret, "TAKE");

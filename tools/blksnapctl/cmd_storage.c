@@ -58,6 +58,9 @@ int cmd_snapshot_append(int argc, char **argv)
 				return usage_err("bad range '%s' (START:COUNT in 512-byte sectors)",
 						 pos[i]);
 		if (n == 2) {	/* the whole device */
+			ret = force ? 0 : storage_dev_check(pos[1]);
+			if (ret)
+				return ret;
 			ret = open_bdev(pos[1], &fd);
 			if (!ret) {
 				ret = bdev_size(fd, &size);
@@ -161,6 +164,51 @@ static int watch_append(int cfd, const struct blksnap_uuid *id,
 	return fail(-EEXIST, "%s: no free name for a storage file", dir);
 }
 
+/*
+ * Append @want bytes (a failed append is retried with half as much, down
+ * to 1 MiB) and report it as @event with the running *@total: 0, or the
+ * exit code of the last failure.  *@dnext: the next sector of --device.
+ */
+static int watch_grow(int cfd, const struct blksnap_uuid *id,
+		      const char *dir, const char *dev, uint64_t dstart,
+		      uint64_t *dnext, uint64_t want, uint64_t limit,
+		      uint64_t *total, const char *uuid, int *seq,
+		      const char *event)
+{
+	char file[4160];
+	uint64_t got = 0;
+	int ret;
+
+	if (want > limit - *total)
+		want = limit - *total;
+	for (;;) {
+		ret = watch_append(cfd, id, dir, dev, dstart + *dnext, want,
+				   uuid, seq, file, sizeof(file), &got);
+		if (!ret || want <= WATCH_MIN_APPEND)
+			break;
+		want = (want / 2 + 511) & ~511ULL;
+		if (want < WATCH_MIN_APPEND)
+			want = WATCH_MIN_APPEND;
+		msg("retrying with %llu bytes", (unsigned long long)want);
+	}
+	if (ret)
+		return ret;
+	if (!dir)
+		*dnext += got / 512;
+	*total += got;
+	out_begin();
+	out_str(O_JSON, "event", event);
+	out_str(O_JSON, "appended", file);
+	out_u64(O_JSON, "bytes", got);
+	out_u64(O_JSON, "total", *total);
+	out_text("%sappended %s: %llu bytes (total %llu of %llu)\n",
+		 strcmp(event, "ready") ? "" : "ready: ", file,
+		 (unsigned long long)got, (unsigned long long)*total,
+		 (unsigned long long)limit);
+	out_end();
+	return 0;
+}
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -177,18 +225,20 @@ int cmd_watch(int argc, char **argv)
 {
 	const char *dir = NULL, *dev = NULL, *s_step = NULL, *s_limit = NULL;
 	const char *s_tmo = NULL;
+	int force = 0;
 	const struct optdef defs[] = {
 		{ "dir", 'd', 1, &dir },
 		{ "device", 0, 1, &dev },
 		{ "step", 0, 1, &s_step },
 		{ "limit", 0, 1, &s_limit },
 		{ "timeout", 't', 1, &s_tmo },
+		{ "force", 'f', 0, NULL, &force },
 		{ 0 }
 	};
 	uint64_t step = 0, limit = 0, total = 0, tmo = 0, dstart = 0;
 	uint64_t dcount = 0, dnext = 0;
 	struct blksnap_snapshot_event *ev;
-	char *pos[1], devpath[4096], uuid[40], file[4160];
+	char *pos[1], devpath[4096], uuid[40];
 	struct sigaction sa;
 	struct blksnap_uuid id;
 	int n, cfd, ret, seq = 0;
@@ -223,6 +273,10 @@ int cmd_watch(int argc, char **argv)
 			dstart = r.offset;
 			dcount = r.count;
 		} else {
+			/* the whole device: nothing else may be on it */
+			ret = force ? 0 : storage_dev_check(devpath);
+			if (ret)
+				return ret;
 			ret = open_bdev(devpath, &fd);
 			if (!ret) {
 				ret = bdev_size(fd, &dcount);
@@ -259,8 +313,19 @@ int cmd_watch(int argc, char **argv)
 		return fail(-ESRCH, "%s: no such snapshot (list them: " PROG " snapshot collect)",
 			    uuid);
 	}
+	/*
+	 * The first step now, before "ready": a TAKE started after that
+	 * finds storage (and "snapshot take --wait-storage" waits for it).
+	 */
+	ret = watch_grow(cfd, &id, dir, devpath, dstart, &dnext, step, limit,
+			 &total, uuid, &seq, "ready");
+	if (ret) {
+		close(cfd);
+		free(ev);
+		return ret;
+	}
 	for (;;) {
-		uint64_t want, got = 0;
+		uint64_t want;
 
 		if (stop) {
 			ret = EX_OK;
@@ -319,36 +384,10 @@ int cmd_watch(int argc, char **argv)
 			    uuid, (unsigned long long)limit);
 			continue;
 		}
-		/* a failed append is retried with half as much, down to 1 MiB */
-		for (;;) {
-			ret = watch_append(cfd, &id, dir, devpath, dstart + dnext,
-					   want, uuid, &seq, file, sizeof(file),
-					   &got);
-			if (!ret || want <= WATCH_MIN_APPEND)
-				break;
-			want = (want / 2 + 511) & ~511ULL;
-			if (want < WATCH_MIN_APPEND)
-				want = WATCH_MIN_APPEND;
-			msg("retrying with %llu bytes", (unsigned long long)want);
-		}
-		if (ret) {
+		if (watch_grow(cfd, &id, dir, devpath, dstart, &dnext, want,
+			       limit, &total, uuid, &seq, "low_free_space"))
 			msg("could not append storage to snapshot %s; still watching (it may overflow)",
 			    uuid);
-			continue;
-		}
-		if (dev)
-			dnext += got / 512;
-		want = got;
-		total += want;
-		out_begin();
-		out_str(O_JSON, "event", "low_free_space");
-		out_str(O_JSON, "appended", file);
-		out_u64(O_JSON, "bytes", want);
-		out_u64(O_JSON, "total", total);
-		out_text("appended %s: %llu bytes (total %llu of %llu)\n",
-			 file, (unsigned long long)want,
-			 (unsigned long long)total, (unsigned long long)limit);
-		out_end();
 	}
 	close(cfd);
 	free(ev);

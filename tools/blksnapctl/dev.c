@@ -47,15 +47,20 @@ int ctl_open(int *fd)
 	if (ret >= 0)
 		return 0;
 	if (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO) {
-		msg("%s is missing: the blksnap module is not loaded (run: modprobe blksnap)",
-		    CTL_PATH);
+		module_missing();
 		return -ENXIO;
 	}
 	if (ret == -EACCES || ret == -EPERM)
-		msg("%s: permission denied (run as root)", CTL_PATH);
+		fail(ret, "%s: permission denied (run as root)", CTL_PATH);
 	else
-		msg("%s: %s", CTL_PATH, strerror(-ret));
+		fail(ret, "%s: %s", CTL_PATH, strerror(-ret));
 	return ret;
+}
+
+/* The module is loaded: its control node or its sysfs directory. */
+int module_loaded(void)
+{
+	return !access(CTL_PATH, F_OK) || !access("/sys/module/blksnap", F_OK);
 }
 
 int is_bdev(const struct stat *st)

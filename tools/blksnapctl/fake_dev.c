@@ -22,6 +22,10 @@
  *   BLKSNAPCTL_FAKE_MAXALLOC=BYTES    fallocate above BYTES: ENOSPC
  *   BLKSNAPCTL_FAKE_FSTYPE=MAGIC      the statfs f_type of every file
  *   BLKSNAPCTL_FAKE_EVENTS=lfs:SECTORS,...  WAIT_EVENT answers, then ESRCH
+ *   BLKSNAPCTL_FAKE_NOMODULE=1        no module: no control node, and the
+ *                                     BLKFILTER ioctls fail with EINVAL
+ *   BLKSNAPCTL_FAKE_TAKE_NEEDS_STORAGE=1  TAKE of a snapshot with nothing
+ *                                     in append.log: ENOSPC, as the kernel
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -219,10 +223,21 @@ static int fake_filter_ctl(int fd, unsigned int cmd, void *opt,
 	return -ENOTTY;
 }
 
+/* BLKSNAPCTL_FAKE_NOMODULE set: as if the module were not loaded. */
+int module_loaded(void)
+{
+	return !getenv("BLKSNAPCTL_FAKE_NOMODULE");
+}
+
 int ctl_open(int *fd)
 {
 	char path[4096];
 
+	if (!module_loaded()) {
+		*fd = -1;
+		module_missing();
+		return -ENXIO;
+	}
 	snprintf(path, sizeof(path), "%s/ctl", fakedir());
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	return *fd < 0 ? -errno : 0;
@@ -241,6 +256,23 @@ static int snapshot_exists(const struct blksnap_uuid *id)
 		line[strcspn(line, "\n")] = 0;
 		found = !uuid_parse(line, &x) && !memcmp(&x, id, sizeof(x));
 	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Whether append.log has a range for snapshot @id. */
+static int has_storage(const struct blksnap_uuid *id)
+{
+	char path[4096], line[4400], uuid[40];
+	int found = 0;
+	FILE *f;
+
+	uuid_format(id, uuid);
+	snprintf(path, sizeof(path), "%s/append.log", fakedir());
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, uuid, strlen(uuid));
 	if (f)
 		fclose(f);
 	return found;
@@ -278,6 +310,12 @@ static int fake_ctl_ioctl(int fd, unsigned long cmd, void *arg)
 	FILE *f;
 
 	(void)fd;
+	if (cmd == IOCTL_BLKSNAP_VERSION) {
+		struct blksnap_version *v = arg;
+
+		v->major = 2;
+		return 0;
+	}
 	if (cmd == IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE) {
 		struct blksnap_snapshot_append_storage *a = arg;
 
@@ -327,8 +365,14 @@ static int fake_ctl_ioctl(int fd, unsigned long cmd, void *arg)
 	}
 	if (cmd == IOCTL_BLKSNAP_SNAPSHOT_DESTROY)
 		return snapshot_exists(arg) ? 0 : -ENODEV;
-	if (cmd == IOCTL_BLKSNAP_SNAPSHOT_TAKE)
-		return snapshot_exists(arg) ? 0 : -ESRCH;
+	if (cmd == IOCTL_BLKSNAP_SNAPSHOT_TAKE) {
+		if (!snapshot_exists(arg))
+			return -ESRCH;
+		if (getenv("BLKSNAPCTL_FAKE_TAKE_NEEDS_STORAGE") &&
+		    !has_storage(arg))
+			return -ENOSPC;
+		return 0;
+	}
 	return -ENOTTY;
 }
 
@@ -340,6 +384,10 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct blkfilter_ctl *ctl = arg;
 
+	if (!module_loaded() && (req == BLKFILTER_ATTACH ||
+				 req == BLKFILTER_DETACH ||
+				 req == BLKFILTER_CTL))
+		return -EINVAL;
 	if (req == BLKFILTER_ATTACH || req == BLKFILTER_DETACH)
 		return fake_filter_name(fd, req);
 	if (req == BLKFILTER_CTL)

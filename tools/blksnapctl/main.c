@@ -9,37 +9,51 @@
  * (dev.c, or fake_dev.c in the host tests).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include "blksnapctl.h"
 
 #ifndef BLKSNAPCTL_VERSION
-#define BLKSNAPCTL_VERSION "1.0"
+#define BLKSNAPCTL_VERSION "unknown"
 #endif
 
+/*
+ * The tool's version (the project's release, from NEWS at build time),
+ * and the module's interface version when the module is loaded.
+ */
 static int cmd_version(int argc, char **argv)
 {
 	struct blksnap_version v;
 	char *pos[1], module[64];
 	int n, cfd, ret;
 
-	ret = parse_opts(argc, argv, NULL, pos, &n, 0);
-	if (ret)
-		return ret;
-	ret = ctl_open(&cfd);
-	if (ret)
-		return ctl_exit(ret);
-	ret = blksnap_version(cfd, &v);
-	close(cfd);
-	if (ret)
-		return fail(ret, "VERSION: %s", strerror(-ret));
-	snprintf(module, sizeof(module), "%u.%u.%u.%u", v.major, v.minor,
-		 v.revision, v.build);
+	if (argv) {
+		ret = parse_opts(argc, argv, NULL, pos, &n, 0);
+		if (ret)
+			return ret;
+	}
+	module[0] = 0;
+	ret = -ENXIO;
+	/* through the device layer (the host tests' fake has a module) */
+	if (module_loaded() && !ctl_open(&cfd)) {
+		ret = blksnap_version(cfd, &v);
+		close(cfd);
+	}
+	if (!ret)
+		snprintf(module, sizeof(module), "%u.%u.%u.%u", v.major,
+			 v.minor, v.revision, v.build);
 	out_begin();
 	out_str(O_JSON, "tool", BLKSNAPCTL_VERSION);
-	out_str(O_JSON, "module", module);
-	out_text("blksnapctl %s, module interface %s\n", BLKSNAPCTL_VERSION,
-		 module);
+	if (module[0])
+		out_str(O_JSON, "module", module);
+	out_bool(O_JSON, "module_loaded", module[0] != 0);
+	if (module[0])
+		out_text(PROG " %s, module interface %s\n",
+			 BLKSNAPCTL_VERSION, module);
+	else
+		out_text(PROG " %s, module not loaded (modprobe blksnap)\n",
+			 BLKSNAPCTL_VERSION);
 	out_end();
 	return EX_OK;
 }
@@ -52,17 +66,17 @@ static const char *const usage_lines[] = {
 	"markdirty DEV START:COUNT...          (512-byte sectors)",
 	"snapshot create [DEV...]              prints the UUID",
 	"snapshot add UUID DEV [--attach]",
-	"snapshot append UUID DEV [START:COUNT...]",
+	"snapshot append UUID DEV [START:COUNT...] [--force]  (a whole device: refused if mounted, held or signed)",
 	"snapshot append UUID FILE --size SIZE [--force]  (a new file)",
-	"snapshot take UUID",
+	"snapshot take UUID [--wait-storage [--timeout SECONDS]]",
 	"snapshot info DEV",
 	"snapshot collect",
 	"snapshot wait UUID [--timeout MS]",
 	"snapshot destroy UUID [--keep]",
-	"watch UUID --dir DIR|--device DEV[:START:COUNT] --step SIZE --limit SIZE",
+	"watch UUID --dir DIR|--device DEV[:START:COUNT] --step SIZE --limit SIZE [--timeout SECONDS] [--force]",
 	"backup full UUID|DEV|IMAGE -o FILE [--state STATEFILE] [--verify]",
 	"backup incremental DEV [IMAGE] --base FILE --state STATEFILE [--verify]",
-	"version",
+	"version                                tool version, and the module's if loaded",
 	"status                                devices, snapshots, storage fill",
 };
 
@@ -126,8 +140,7 @@ static int run(int argc, char **argv)
 			return EX_OK;
 		} else if (!strcmp(argv[1], "-V") ||
 			   !strcmp(argv[1], "--version")) {
-			printf(PROG " %s\n", BLKSNAPCTL_VERSION);
-			return EX_OK;
+			return cmd_version(0, NULL);
 		} else {
 			return usage_err("unknown option '%s'", argv[1]);
 		}

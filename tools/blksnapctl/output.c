@@ -127,6 +127,17 @@ int fail(int err, const char *fmt, ...)
 	return code;
 }
 
+/* Print a failure of no errno (@name, e.g. "no_module"); return @code. */
+int fail_code(int code, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	message(name, code, "", fmt, ap);
+	va_end(ap);
+	return code;
+}
+
 int usage_err(const char *fmt, ...)
 {
 	va_list ap;

@@ -386,9 +386,9 @@ int storage_append_file(int cfd, const struct blksnap_uuid *id,
 	close(dfd);
 	if (appended)
 		*appended = size;
-	if (!opt_json)
-		fprintf(stderr, PROG ": %s: %llu bytes in %d extents on %s appended\n",
-			path, (unsigned long long)size, n, bdev);
+	if (!opt_json)	/* JSON: the caller's result says it */
+		msg("%s: %llu bytes in %d extents on %s appended", path,
+		    (unsigned long long)size, n, bdev);
 	return 0;
 
 out_mutable:

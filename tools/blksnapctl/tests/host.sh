@@ -243,6 +243,132 @@ grep -q '^usage: blksnapctl .*attach DEV' <<<"$out"; ok $? "attach --help: its u
 run snapshot take --help
 grep -q 'snapshot take UUID' <<<"$out" && ! grep -q 'snapshot add' <<<"$out"; ok $? "snapshot take --help: only its own usage"
 
+# --- 11. JSON errors parse; the module missing on every path; version
+# json_errors TEXT: every line a JSON object with an "error" member
+json_errors() {
+	if command -v python3 > /dev/null; then
+		python3 -c 'import json, sys
+lines = [l for l in sys.stdin.read().splitlines() if l]
+sys.exit(0 if lines and all("error" in json.loads(l) for l in lines) else 1)' <<<"$1"
+	elif perl -MJSON::PP -e 1 2> /dev/null; then
+		perl -MJSON::PP -ne 'BEGIN { $n = 0 } next unless /\S/; $n++; exit 1 unless exists decode_json($_)->{error}; END { exit 1 unless $n }' <<<"$1"
+	else
+		jq -e 'has("error")' <<<"$1" > /dev/null
+	fi
+}
+run --json snapshot take 0123
+json_errors "$err"; ok $? "--json: a usage error parses as JSON with an \"error\" member"
+run --json attach "$T/dev0"
+json_errors "$err"; ok $? "--json: a failure (EALREADY) parses as JSON with an \"error\" member"
+q2="$T/ctl"$'\001'"\"\\name"
+run --json cbtinfo "$q2"
+json_errors "$err"; ok $? "--json: an error naming a path with a control character, a quote and a backslash parses"
+export BLKSNAPCTL_FAKE_NOMODULE=1
+bad=0
+for c in "attach $T/dev0" "detach $T/dev0" "cbtinfo $T/dev0" "cbtmap $T/dev0" \
+	"markdirty $T/dev0 0:8" "snapshot create" "snapshot add $UUID $T/dev0" \
+	"snapshot append $UUID $T/nomod.st --size 1M" "snapshot take $UUID" \
+	"snapshot info $T/dev0" "snapshot collect" "snapshot wait $UUID --timeout 1" \
+	"snapshot destroy $UUID" "watch $UUID --dir $T/st --step 1M --limit 1M" \
+	"backup full $T/dev0 -o $T/bk/nomod.img"; do
+	# shellcheck disable=SC2086
+	run $c
+	if [ $rc != 12 ] || ! grep -qF 'blksnap module not loaded: modprobe blksnap' <<<"$err"; then
+		echo "# without the module: blksnapctl $c: exit $rc, $err"; bad=1
+	fi
+	# shellcheck disable=SC2086
+	run --json $c
+	json_errors "$err" || { echo "# --json $c: not a JSON error: $err"; bad=1; }
+done
+ok $bad "without the module every command says 'modprobe blksnap', exits 12, and --json gives a JSON error"
+run version
+ok $rc "version without the module: exit 0"
+grep -q '^blksnapctl .*module not loaded' <<<"$out" && ! grep -q '1\.0' <<<"$out"; ok $? "version without the module: the tool's version, the module not loaded"
+run --json version
+grep -q '^{"tool":"[^"]*","module_loaded":false}$' <<<"$out"; ok $? "--json version without the module: tool and module_loaded false"
+run -V
+ok $(( rc != 0 || $(grep -c . <<<"$out") != 1 )) "-V without the module: one line, exit 0"
+unset BLKSNAPCTL_FAKE_NOMODULE
+run --json version
+grep -q '"module":"[0-9.]*","module_loaded":true' <<<"$out"; ok $? "--json version with the module: its version"
+
+# --- 12. a whole device as storage: signatures refused unless --force
+sig() { # NAME OFFSET PRINTF-BYTES: a 1 MiB "device" with a signature
+	head -c $MIB /dev/zero > "$T/$1"
+	printf "$3" | dd of="$T/$1" bs=1 seek="$2" conv=notrunc status=none
+}
+sig s-ext4 1080 '\123\357'
+sig s-xfs 0 'XFSB'
+sig s-btrfs 65600 '_BHRfS_M'
+sig s-swap 4086 'SWAPSPACE2'
+sig s-luks 0 'LUKS\272\276'
+sig s-mbr 510 '\125\252'
+sig s-gpt 512 'EFI PART'
+sig s-lvm 512 'LABELONE'; printf 'LVM2 001' | dd of="$T/s-lvm" bs=1 seek=536 conv=notrunc status=none
+bad=0
+for d in ext4 xfs btrfs swap luks mbr gpt lvm; do
+	BLKSNAPCTL_FAKE_EVENTS= run --json watch $UUID --device "$T/s-$d" --step 512 --limit 4096
+	if [ $rc != 6 ] || ! grep -q '"error":"EBUSY".*refusing to use the whole device.*--force' <<<"$err"; then
+		echo "# $d: exit $rc: $err"; bad=1
+	fi
+done
+ok $bad "watch --device: a whole device with ext4, xfs, btrfs, swap, LUKS, MBR, GPT or LVM2 signature is refused (EBUSY, names --force)"
+: > "$T/append.log"
+run --json watch $UUID --device "$T/s-ext4" --step 512 --limit 4096 --force
+ok $(( rc != 0 )) "watch --device --force: a signed whole device is used"
+grep -q "s-ext4" "$T/append.log"; ok $? "watch --device --force: its sectors were appended"
+head -c $MIB /dev/zero > "$T/s-none"
+run --json watch $UUID --device "$T/s-none" --step 512 --limit 4096
+ok $(( rc != 0 )) "watch --device: a whole device without a signature is used"
+
+# --- 13. watch appends before it reports ready; take --wait-storage
+: > "$T/append.log"
+export BLKSNAPCTL_FAKE_TAKE_NEEDS_STORAGE=1
+run snapshot take $UUID
+ok $(( rc != 9 )) "take without storage: ENOSPC (exit 9)"
+run snapshot take $UUID --timeout 1
+ok $(( rc != 2 )) "take --timeout without --wait-storage: a usage error"
+run --json watch $UUID --dir "$T/st" --step 1M --limit 4M
+first=$(head -1 <<<"$out")
+grep -q '^{"event":"ready","appended":"[^"]*","bytes":1048576,"total":1048576}$' <<<"$first"; ok $? "watch: its first line is ready, after 1 MiB was appended"
+: > "$T/append.log"
+( sleep 1; "$BIN" watch $UUID --dir "$T/st" --step 1M --limit 4M > "$T/watch.out" 2>&1 ) &
+wpid=$!
+run snapshot take $UUID --wait-storage --timeout 20
+wait $wpid
+ok $rc "take --wait-storage started before watch: it waits for the storage and succeeds"
+grep -q '^ready: appended' "$T/watch.out"; ok $? "watch: 'ready: appended ...' in text"
+: > "$T/append.log"
+run snapshot take $UUID --wait-storage --timeout 1
+ok $(( rc != 9 )) "take --wait-storage with no watch: ENOSPC after the timeout"
+unset BLKSNAPCTL_FAKE_TAKE_NEEDS_STORAGE
+
+# --- 14. bash completion
+COMPL=$(dirname "$0")/../blksnapctl.bash-completion
+# complete WORDS...: the completions of the last word
+complete_of() {
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _blksnapctl; echo "${COMPREPLY[*]}"' _ "$COMPL" "$@"
+}
+bad=0
+for c in $("$BIN" --help | sed -n 's/^  \([a-z]*\).*/\1/p' | sort -u); do
+	grep -qw "$c" <<<"$(complete_of blksnapctl '')" || { echo "# completion lacks command $c"; bad=1; }
+done
+for c in $("$BIN" --help | sed -n 's/^  \(snapshot\|backup\) \([a-z]*\).*/\1:\2/p' | sort -u); do
+	grep -qw "${c#*:}" <<<"$(complete_of blksnapctl "${c%%:*}" '')" || { echo "# completion lacks ${c/:/ }"; bad=1; }
+done
+ok $bad "bash completion: every command and subcommand of --help"
+[ "$(complete_of blksnapctl snapshot take x --w)" = "--wait-storage" ]; ok $? "bash completion: snapshot take --w -> --wait-storage"
+[ "$(complete_of blksnapctl watch x --fo)" = "--force" ]; ok $? "bash completion: watch --fo -> --force"
+bad=0
+for c in attach detach cbtinfo cbtmap markdirty "snapshot create" "snapshot add" "snapshot append" \
+	"snapshot take" "snapshot info" "snapshot collect" "snapshot wait" "snapshot destroy" watch \
+	"backup full" "backup incremental" version; do
+	# shellcheck disable=SC2086
+	run $c --help
+	[ $rc = 0 ] && grep -q "^usage: blksnapctl .*${c#* }" <<<"$out" || { echo "# $c --help: exit $rc"; bad=1; }
+done
+ok $bad "every command and subcommand: --help prints its usage, exit 0"
+
 echo "1..$n"
 echo "# blksnapctl host tests: $((n - failed)) passed, $failed failed"
 [ $failed -eq 0 ]
