@@ -14,10 +14,10 @@
 # -updates and -security suites, a backports suite its base suite too).
 # Keys: the Debian archive keys of the debian-archive-keyring package,
 # copied into the configuration (apt verifies every Release file).
-# Env: VMTEST_CACHE (/var/cache/blksnap-vmtest), VMTEST_MIRROR
+# Env: VMTEST_CACHE (/var/cache/blksnap-vmtest for root, else ~/.cache/blksnap), VMTEST_MIRROR
 # (http://deb.debian.org/debian), VMTEST_SECURITY_MIRROR.
 set -euo pipefail
-CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
+CACHE=${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}
 MIRROR=${VMTEST_MIRROR:-http://deb.debian.org/debian}
 SECMIRROR=${VMTEST_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 SUITE=$1

@@ -34,7 +34,7 @@
 set -euo pipefail
 HERE=$(dirname "$(realpath "$0")")
 TOP=$(realpath "$HERE/../..")
-CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
+CACHE=${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}
 NAME=$1
 FLAVOUR=${2:-cloud}
 KAPT=$TOP/scripts/kapt.sh
