@@ -46,6 +46,8 @@
 #                                             into $(DESTDIR)$(PREFIX)/sbin
 #   make clean
 
+# depmod, modprobe and mkfs live in /sbin, outside a user's PATH on Debian
+export PATH := $(PATH):/usr/sbin:/sbin
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 INSTALL_MOD_DIR ?= updates

@@ -24,6 +24,7 @@ list=0
 [ "${1:-}" = --list ] && { list=1; shift; }
 groups=${*:-check}
 want=()
+# shellcheck disable=SC2206 # the lists are words
 for g in $groups; do
 	case $g in
 	check) want+=($pkgs_check) ;;

@@ -35,6 +35,8 @@
 # Output: build/vmtest/<kver>/{src,initrd.gz,run/{console,tap,qemu}.log};
 # last line "N passed, N failed" over all kernels.  Exit 1 on any failure.
 set -euo pipefail
+# depmod and modprobe are in /sbin, outside a user's PATH on Debian
+PATH=$PATH:/usr/sbin:/sbin
 HERE=$(dirname "$(realpath "$0")")
 TOP=$(realpath "$HERE/../..")
 SUITE=${VMTEST_SUITE:-tests}
