@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # dkms-check.sh: dkms add, build and install blksnap for Debian 12's 6.1
-# and 6.12 kernels without booting them (headers from the test bench's
+# and 6.12 kernels (DKMS_KERNELS) without booting them (headers from the test bench's
 # cache), check that the module landed, then remove everything again.
 # Prints ok/not ok lines and "N passed, N failed".
 set -uo pipefail
@@ -37,7 +37,7 @@ check "no build products or tools in /usr/src/$NAME-$VER" bash -c \
 	"! find /usr/src/$NAME-$VER -name '*.o' -o -name '*.ko' -o -name compat-gen.h -o -name tools | grep ."
 check "dkms add $NAME/$VER" dkms add -m $NAME -v "$VER"
 
-for k in 6.1 6.12; do
+for k in ${DKMS_KERNELS:-6.1 6.12}; do
 	read -r kver dir _ <<<"$("$TOP/tests/vm/fetch-kernel.sh" "$k" cloud | tail -n1)"
 	[ -n "$kver" ] || { echo "not ok - fetch kernel $k"; fail=$((fail + 1)); continue; }
 	hdr=$dir/usr/src/linux-headers-$kver

@@ -50,7 +50,7 @@ for p in "${want[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+cmd="apt-get install --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" != 0 ] || [ "${HOST_DEPS_NO_INSTALL:-}" = 1 ]; then
 	echo "blksnap: missing host packages; run:" >&2
 	echo "  sudo $cmd" >&2

@@ -39,6 +39,11 @@ esac
 [ -f "$KEYS" ] || { echo "kapt: $KEYS missing (apt-get install debian-archive-keyring)" >&2; exit 2; }
 
 mkdir -p "$R"/{etc/trusted.gpg.d,etc/preferences.d,etc/apt.conf.d,etc/sources.list.d,state/lists/partial,cache/archives/partial,log}
+# Several checkouts share the cache: the configuration is rewritten and the
+# lists refreshed under an exclusive lock, and apt runs under a shared one,
+# so no apt-cache reads lists that an apt-get update is replacing.
+exec 9> "$R/lock"
+flock 9
 : > "$R/status"
 cp "$KEYS" "$R/etc/trusted.gpg.d/debian-archive-keyring.gpg"
 {
@@ -74,9 +79,6 @@ END
 mv "$R/apt.conf.tmp" "$R/apt.conf"
 export APT_CONFIG=$R/apt.conf
 
-# one refresh at a time per suite (several checkouts share the cache)
-exec 9> "$R/lock"
-flock 9
 stamp=$R/state/.updated
 age=$(( $(date +%s) - $(stat -c %Y "$stamp" 2>/dev/null || echo 0) ))
 if [ "$age" -gt "${VMTEST_APT_MAXAGE:-3600}" ]; then
@@ -87,5 +89,5 @@ if [ "$age" -gt "${VMTEST_APT_MAXAGE:-3600}" ]; then
 	fi
 	touch "$stamp"
 fi
-flock -u 9
+flock -s 9
 exec "$@"
