@@ -49,9 +49,9 @@ cp "$KEYS" "$R/etc/trusted.gpg.d/debian-archive-keyring.gpg"
 {
 	for s in $suites; do echo "deb $MIRROR $s main"; done
 	[ -z "$sec" ] || echo "deb $SECMIRROR $sec main"
-} > "$R/etc/sources.list.tmp"
-mv "$R/etc/sources.list.tmp" "$R/etc/sources.list"
-cat > "$R/apt.conf.tmp" <<END
+} > "$R/etc/sources.list.tmp.$$"
+mv "$R/etc/sources.list.tmp.$$" "$R/etc/sources.list"
+cat > "$R/apt.conf.tmp.$$" <<END
 Dir "/";
 Dir::Etc "$R/etc";
 Dir::Etc::sourcelist "$R/etc/sources.list";
@@ -76,7 +76,7 @@ Acquire::Check-Valid-Until "false";
 Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled "false";
 quiet "2";
 END
-mv "$R/apt.conf.tmp" "$R/apt.conf"
+mv "$R/apt.conf.tmp.$$" "$R/apt.conf"
 export APT_CONFIG=$R/apt.conf
 
 stamp=$R/state/.updated
