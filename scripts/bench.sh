@@ -69,7 +69,7 @@ if [ -n "${VAL_SRC:-}" ]; then
 	export VAL_INC=$VAL_SRC/include
 	export VMTEST_EXTRA_KO_DIR=$VAL_SRC/build-bench
 	for k in ${KERNELS:-6.1 6.12}; do
-		for h in "${VMTEST_CACHE:-/var/cache/blksnap-vmtest}/$k-${FLAVOUR:-cloud}"/usr/src/linux-headers-*; do
+		for h in "${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}/$k-${FLAVOUR:-cloud}"/usr/src/linux-headers-*; do
 			case $h in *-common) continue ;; esac
 			[ -d "$h" ] || { echo "bench: no headers for $k yet (run make bench once without VAL_SRC)" >&2; continue; }
 			kver=${h##*/linux-headers-}

@@ -13,11 +13,11 @@
 # The cache key is the source package version plus a hash of the fragment
 # and of KEY_REV below: bump KEY_REV when a change here changes the kernel.
 #
-# Env: VMTEST_CACHE (default /var/cache/blksnap-vmtest), JOBS (nproc).
+# Env: VMTEST_CACHE (default /var/cache/blksnap-vmtest for root, else ~/.cache/blksnap), JOBS (nproc).
 set -euo pipefail
 HERE=$(dirname "$(realpath "$0")")
 TOP=$(realpath "$HERE/..")
-CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
+CACHE=${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}
 FRAG=$TOP/tests/vm/debug.config
 PKG=linux-source-6.12
 JOBS=${JOBS:-$(nproc)}

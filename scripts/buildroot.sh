@@ -14,9 +14,9 @@
 # Cache: $VMTEST_CACHE/buildroot/<suite>-<hash of the package list>, made in
 # a temporary directory and renamed, never rewritten.  The suite of a
 # backports kernel is its base suite (trixie-backports -> trixie).
-# Env: VMTEST_CACHE (/var/cache/blksnap-vmtest), VMTEST_MIRROR.
+# Env: VMTEST_CACHE (/var/cache/blksnap-vmtest for root, else ~/.cache/blksnap), VMTEST_MIRROR.
 set -euo pipefail
-CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
+CACHE=${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}
 MIRROR=${VMTEST_MIRROR:-http://deb.debian.org/debian}
 SUITE=${1%-backports}
 shift

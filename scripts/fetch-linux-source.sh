@@ -8,9 +8,9 @@
 # configuration (scripts/kapt.sh) and cached; nothing is installed and nothing
 # from it is committed to the tree.
 #
-# Env: VMTEST_CACHE (default /var/cache/blksnap-vmtest).
+# Env: VMTEST_CACHE (default /var/cache/blksnap-vmtest for root, else ~/.cache/blksnap).
 set -euo pipefail
-CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
+CACHE=${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}
 PKG=linux-source-6.12
 KAPT=$(dirname "$(realpath "$0")")/kapt.sh
 ver=$("$KAPT" bookworm apt-cache show --no-all-versions "$PKG" | sed -n 's/^Version: //p' | head -n1)

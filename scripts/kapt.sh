@@ -14,10 +14,10 @@
 # -updates and -security suites, a backports suite its base suite too).
 # Keys: the Debian archive keys of the debian-archive-keyring package,
 # copied into the configuration (apt verifies every Release file).
-# Env: VMTEST_CACHE (/var/cache/blksnap-vmtest), VMTEST_MIRROR
+# Env: VMTEST_CACHE (/var/cache/blksnap-vmtest for root, else ~/.cache/blksnap), VMTEST_MIRROR
 # (http://deb.debian.org/debian), VMTEST_SECURITY_MIRROR.
 set -euo pipefail
-CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
+CACHE=${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}
 MIRROR=${VMTEST_MIRROR:-http://deb.debian.org/debian}
 SECMIRROR=${VMTEST_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 SUITE=$1
@@ -39,16 +39,19 @@ esac
 [ -f "$KEYS" ] || { echo "kapt: $KEYS missing (apt-get install debian-archive-keyring)" >&2; exit 2; }
 
 mkdir -p "$R"/{etc/trusted.gpg.d,etc/preferences.d,etc/apt.conf.d,etc/sources.list.d,state/lists/partial,cache/archives/partial,log}
+# Several checkouts share the cache: the configuration is rewritten and the
+# lists refreshed under an exclusive lock, and apt runs under a shared one,
+# so no apt-cache reads lists that an apt-get update is replacing.
+exec 9> "$R/lock"
+flock 9
 : > "$R/status"
-# several runs may set this up at once: each writes its own temporary files
-cp "$KEYS" "$R/etc/trusted.gpg.d/.keyring.$$"
-mv "$R/etc/trusted.gpg.d/.keyring.$$" "$R/etc/trusted.gpg.d/debian-archive-keyring.gpg"
+cp "$KEYS" "$R/etc/trusted.gpg.d/debian-archive-keyring.gpg"
 {
 	for s in $suites; do echo "deb $MIRROR $s main"; done
 	[ -z "$sec" ] || echo "deb $SECMIRROR $sec main"
-} > "$R/etc/sources.list.$$"
-mv "$R/etc/sources.list.$$" "$R/etc/sources.list"
-cat > "$R/apt.conf.$$" <<END
+} > "$R/etc/sources.list.tmp.$$"
+mv "$R/etc/sources.list.tmp.$$" "$R/etc/sources.list"
+cat > "$R/apt.conf.tmp.$$" <<END
 Dir "/";
 Dir::Etc "$R/etc";
 Dir::Etc::sourcelist "$R/etc/sources.list";
@@ -73,13 +76,9 @@ Acquire::Check-Valid-Until "false";
 Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled "false";
 quiet "2";
 END
-mv "$R/apt.conf.$$" "$R/apt.conf"
+mv "$R/apt.conf.tmp.$$" "$R/apt.conf"
 export APT_CONFIG=$R/apt.conf
 
-# one refresh at a time per suite (several checkouts share the cache), and
-# none while a command reads the lists: the command holds the lock shared
-exec 9> "$R/lock"
-flock 9
 stamp=$R/state/.updated
 age=$(( $(date +%s) - $(stat -c %Y "$stamp" 2>/dev/null || echo 0) ))
 if [ "$age" -gt "${VMTEST_APT_MAXAGE:-3600}" ]; then

@@ -32,9 +32,11 @@
 # ($VMTEST_CACHE/<NAME>-<FLAVOUR>/.fetched-<release>) is used when it holds
 # the same release.
 set -euo pipefail
+# depmod and modprobe are in /sbin, outside a user's PATH on Debian
+PATH=$PATH:/usr/sbin:/sbin
 HERE=$(dirname "$(realpath "$0")")
 TOP=$(realpath "$HERE/../..")
-CACHE=${VMTEST_CACHE:-/var/cache/blksnap-vmtest}
+CACHE=${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}
 NAME=$1
 FLAVOUR=${2:-cloud}
 KAPT=$TOP/scripts/kapt.sh

@@ -72,4 +72,6 @@ add_module() { # name preload(0/1)
 }
 for m in $PRELOAD; do add_module "$m" 1; done
 for m in $EXTRA; do add_module "$m" 0 || true; done
-(cd "$D" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$OUT"
+# owned by root whoever builds it (a user's uid would own / in the guest), / 0755
+chmod 755 "$D"
+(cd "$D" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 > "$OUT"

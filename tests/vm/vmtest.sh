@@ -24,7 +24,8 @@
 #      FLAVOUR   cloud (default) or generic
 #      TESTS     test program names (default: all of tests/*.c and
 #                tests/*.sh, without the suffix)
-#      VMTEST_CACHE  kernel cache (/var/cache/blksnap-vmtest)
+#      VMTEST_CACHE  kernel cache (/var/cache/blksnap-vmtest for root, else
+#                    ~/.cache/blksnap)
 #      VMTEST_TIMEOUT, VMTEST_TEST_TIMEOUT, EXTRA_APPEND: see runvm.sh
 #      VMTEST_SUITE  tests (default): tests/*.c, module built with
 #                    BLKSNAP_TESTING=y, output in build/vmtest;
@@ -34,6 +35,8 @@
 # Output: build/vmtest/<kver>/{src,initrd.gz,run/{console,tap,qemu}.log};
 # last line "N passed, N failed" over all kernels.  Exit 1 on any failure.
 set -euo pipefail
+# depmod and modprobe are in /sbin, outside a user's PATH on Debian
+PATH=$PATH:/usr/sbin:/sbin
 HERE=$(dirname "$(realpath "$0")")
 TOP=$(realpath "$HERE/../..")
 SUITE=${VMTEST_SUITE:-tests}
