@@ -17,57 +17,14 @@
 #include "snap.h"
 #include "dev.h"
 #include "util.h"
+#include "tool.h"
 /* the agent guide's code, literally (Documentation/examples/agent.c) */
 #define AGENT_NO_MAIN
 #include "../Documentation/examples/agent.c"
 
-#define TOOL "/usr/sbin/blksnapctl"
 #define FSDIR "/tmp/bsc-fs"
 #define DEVSZ (64 * MIB)
 
-static char out[65536];
-static char err[65536];
-
-/*
- * Run "blksnapctl ARGS" through the shell; its stdout goes to out[], its
- * stderr to err[] (both also echoed as comments).  Returns the exit code.
- */
-static int tool(const char *fmt, ...)
-{
-	char args[1024], cmd[1200];
-	struct timespec t0, t1;
-	va_list ap;
-	size_t n;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), TOOL " %s 2>/tmp/.bsc-err", args);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = 0;
-	st = pclose(f);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	f = fopen("/tmp/.bsc-err", "r");
-	n = f ? fread(err, 1, sizeof(err) - 1, f) : 0;
-	err[n] = 0;
-	if (f)
-		fclose(f);
-	st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	fprintf(stderr, "# $ blksnapctl %s -> %d (%ld ms)\n", args, st,
-		(long)((t1.tv_sec - t0.tv_sec) * 1000 +
-		       (t1.tv_nsec - t0.tv_nsec) / 1000000));
-	if (out[0] && strlen(out) < 400)
-		fprintf(stderr, "#   %s", out);
-	if (err[0])
-		fprintf(stderr, "#   stderr: %s", err);
-	return st;
-}
 
 static int sh(const char *cmd)
 {
@@ -113,33 +70,6 @@ static int scribble(const char *path, uint64_t off, uint64_t len,
 		ret = -1;
 	close(fd);
 	free(buf);
-	return ret;
-}
-
-/* 0 if the first @len bytes of @a and @b are equal; else 1 (or -1). */
-static int same(const char *a, const char *b, uint64_t len)
-{
-	char *x = malloc(MIB), *y = malloc(MIB);
-	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
-	uint64_t off;
-	int ret = 0;
-
-	if (fa < 0 || fb < 0 || !x || !y)
-		ret = -1;
-	for (off = 0; off < len && !ret; off += MIB) {
-		if (pread(fa, x, MIB, off) != MIB ||
-		    pread(fb, y, MIB, off) != MIB)
-			ret = -1;
-		else if (memcmp(x, y, MIB))
-			ret = 1;
-	}
-	if (ret > 0)
-		fprintf(stderr, "# %s and %s differ in the MiB at %llu\n", a, b,
-			(unsigned long long)(off - MIB));
-	close(fa);
-	close(fb);
-	free(x);
-	free(y);
 	return ret;
 }
 
@@ -439,14 +369,14 @@ TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 			  id));
 	EXPECT_NE(NULL, strstr(out, "\"mode\":\"full\""));
 	EXPECT_NE(NULL, strstr(out, "\"verified\":true"));
-	EXPECT_EQ(0, same(image, "/tmp/bsc-full.img", DEVSZ));
-	EXPECT_EQ(0, same("/dev/ram0", "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, files_same(image, "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", "/tmp/bsc-full.img", DEVSZ));
 	EXPECT_EQ(0, access("/tmp/bsc.state", F_OK));
 
 	/* changes while the snapshot is held, and after it is gone */
 	ASSERT_EQ(0, scribble("/dev/ram0", 5 * MIB, 4096, 2));
 	ASSERT_EQ(0, scribble("/dev/ram0", 40 * MIB + 65536, 100000, 3));
-	EXPECT_EQ(0, same(image, "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, files_same(image, "/tmp/bsc-full.img", DEVSZ));
 	EXPECT_EQ(0, tool("snapshot destroy %s", id));
 	ASSERT_EQ(0, scribble("/dev/ram0", DEVSZ - 4096, 4096, 4));
 
@@ -470,9 +400,9 @@ TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 	EXPECT_EQ(1024, total);
 	/* 1 + 2 (100000 bytes from 64 KiB past 40 MiB) + 1 blocks */
 	EXPECT_EQ(4, copied);
-	EXPECT_EQ(0, same(image, "/tmp/bsc-full.img", DEVSZ));
-	EXPECT_EQ(0, same("/dev/ram0", "/tmp/bsc-full.img", DEVSZ));
-	EXPECT_NE(0, same("/tmp/bsc-old.img", "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, files_same(image, "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_NE(0, files_same("/tmp/bsc-old.img", "/tmp/bsc-full.img", DEVSZ));
 
 	/* IMAGE must be this device's image: another one, no filter */
 	EXPECT_EQ(4, tool("backup incremental /dev/ram1 %s --base /tmp/bsc-full.img --state /tmp/bsc.state",
@@ -485,7 +415,7 @@ TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 	ASSERT_EQ(0, tool("--json backup incremental /dev/ram0 --base /tmp/bsc-full.img --state /tmp/bsc.state"));
 	EXPECT_NE(NULL, strstr(out, "\"mode\":\"full\""));
 	EXPECT_NE(NULL, strstr(out, "changes_number not above"));
-	EXPECT_EQ(0, same(image, "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, files_same(image, "/tmp/bsc-full.img", DEVSZ));
 
 	/* the old copy restored over the base: refused, nothing written */
 	EXPECT_EQ(0, tool("snapshot destroy %s", id));
@@ -496,13 +426,13 @@ TEST_F_TIMEOUT(bsc, full_and_incremental_backup, 240)
 	ASSERT_EQ(0, image_of("/dev/ram0", image, sizeof(image)));
 	ASSERT_EQ(0, sh("cp /tmp/bsc-full.img /tmp/bsc-keep.img && cp /tmp/bsc-old.img /tmp/bsc-full.img"));
 	EXPECT_EQ(8, tool("backup incremental /dev/ram0 --base /tmp/bsc-full.img --state /tmp/bsc.state"));
-	EXPECT_EQ(0, same("/tmp/bsc-old.img", "/tmp/bsc-full.img", DEVSZ));
+	EXPECT_EQ(0, files_same("/tmp/bsc-old.img", "/tmp/bsc-full.img", DEVSZ));
 
 	/* no state: a full copy, and it says so */
 	unlink("/tmp/bsc.state2");
 	ASSERT_EQ(0, tool("backup incremental /dev/ram0 --base /tmp/bsc-new.img --state /tmp/bsc.state2"));
 	EXPECT_NE(NULL, strstr(out, "full copy"));
-	EXPECT_EQ(0, same(image, "/tmp/bsc-new.img", DEVSZ));
+	EXPECT_EQ(0, files_same(image, "/tmp/bsc-new.img", DEVSZ));
 	/* missing mandatory options */
 	EXPECT_EQ(2, tool("backup incremental /dev/ram0 --base /tmp/x"));
 	EXPECT_EQ(2, tool("backup full /dev/ram0"));
@@ -596,7 +526,7 @@ TEST_F_TIMEOUT(bsc, agent_follows_guide, 300)
 	/* 1: full */
 	ASSERT_EQ(0, agent_once(&r, 0, -1));
 	EXPECT_EQ(1, r.full);
-	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", ABASE, DEVSZ));
 
 	/* 2: incremental, 3 blocks */
 	ASSERT_EQ(0, scribble("/dev/ram0", 3 * MIB, 4096, 22));
@@ -604,7 +534,7 @@ TEST_F_TIMEOUT(bsc, agent_follows_guide, 300)
 	ASSERT_EQ(0, agent_once(&r, 0, -1));
 	EXPECT_EQ(0, r.full);
 	EXPECT_EQ(3, r.copied);
-	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", ABASE, DEVSZ));
 
 	/* 3: an incremental whose read fails: state invalidated */
 	ASSERT_EQ(0, scribble("/dev/ram0", 9 * MIB, 65536 * 3, 24));
@@ -614,7 +544,7 @@ TEST_F_TIMEOUT(bsc, agent_follows_guide, 300)
 	ASSERT_EQ(0, scribble("/dev/ram0", 50 * MIB, 4096, 25));
 	ASSERT_EQ(0, agent_once(&r, 0, -1));
 	EXPECT_EQ(1, r.full);
-	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", ABASE, DEVSZ));
 
 	/* 5: a full backup (new generation) that fails with ENOSPC */
 	ASSERT_EQ(0, tool("detach /dev/ram0"));
@@ -623,11 +553,11 @@ TEST_F_TIMEOUT(bsc, agent_follows_guide, 300)
 	EXPECT_NE(0, access(ASTATE, F_OK));
 	EXPECT_EQ(0, agent_leftovers());
 	/* the old base is intact: the failed copy never replaced it */
-	EXPECT_NE(0, same("/dev/ram0", ABASE, DEVSZ));
+	EXPECT_NE(0, files_same("/dev/ram0", ABASE, DEVSZ));
 	/* 6: full again, right */
 	ASSERT_EQ(0, agent_once(&r, 0, -1));
 	EXPECT_EQ(1, r.full);
-	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", ABASE, DEVSZ));
 
 	/* 7: a full that fails with EIO reading the image */
 	ASSERT_EQ(0, unlink(ABASE));
@@ -638,7 +568,7 @@ TEST_F_TIMEOUT(bsc, agent_follows_guide, 300)
 	EXPECT_EQ(0, agent_leftovers());
 	ASSERT_EQ(0, agent_once(&r, 0, -1));
 	EXPECT_EQ(1, r.full);
-	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", ABASE, DEVSZ));
 
 	/* 8: an older copy restored over the base: refused */
 	ASSERT_EQ(0, sh("cp " ABASE " /tmp/bsc-agent-old"));
@@ -646,17 +576,17 @@ TEST_F_TIMEOUT(bsc, agent_follows_guide, 300)
 	ASSERT_EQ(0, agent_once(&r, 0, -1));
 	EXPECT_EQ(0, r.full);
 	EXPECT_EQ(1, r.copied);
-	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", ABASE, DEVSZ));
 	ASSERT_EQ(0, sh("cp /tmp/bsc-agent-old " ABASE));
 	ASSERT_EQ(0, scribble("/dev/ram0", 61 * MIB, 4096, 29));
 	EXPECT_EQ(-EINVAL, agent_once(&r, 0, -1));
 	EXPECT_EQ(0, access(ASTATE, F_OK));	/* refused before any change */
-	EXPECT_EQ(0, same("/tmp/bsc-agent-old", ABASE, DEVSZ));
+	EXPECT_EQ(0, files_same("/tmp/bsc-agent-old", ABASE, DEVSZ));
 	/* 9: the right base back (here: a new full after removing it) */
 	ASSERT_EQ(0, unlink(ABASE));
 	ASSERT_EQ(0, agent_once(&r, 0, -1));
 	EXPECT_EQ(1, r.full);
-	EXPECT_EQ(0, same("/dev/ram0", ABASE, DEVSZ));
+	EXPECT_EQ(0, files_same("/dev/ram0", ABASE, DEVSZ));
 	sh("rm -f /tmp/bsc-agent*");
 	cleanup();
 }

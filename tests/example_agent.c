@@ -143,35 +143,6 @@ static int fill(const char *path)
 	return ret;
 }
 
-/* 0 if the first @len bytes of the files @a and @b are equal. */
-static int same(const char *a, const char *b, uint64_t len)
-{
-	char *x = malloc(MIB), *y = malloc(MIB);
-	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
-	uint64_t off;
-	int ret = 0;
-
-	if (!x || !y || fa < 0 || fb < 0)
-		ret = -1;
-	for (off = 0; !ret && off < len; off += MIB) {
-		if (pread(fa, x, MIB, off) != MIB ||
-		    pread(fb, y, MIB, off) != MIB)
-			ret = -1;
-		else if (memcmp(x, y, MIB)) {
-			fprintf(stderr, "# %s and %s differ in MiB %llu\n", a,
-				b, (unsigned long long)(off / MIB));
-			ret = 1;
-		}
-	}
-	if (fa >= 0)
-		close(fa);
-	if (fb >= 0)
-		close(fb);
-	free(x);
-	free(y);
-	return ret;
-}
-
 /* A number after @key in @text, or -1. */
 static long long number_after(const char *text, const char *key)
 {
@@ -269,11 +240,11 @@ TEST_F_TIMEOUT(ea, full_then_incremental, 280)
 	ASSERT_EQ(2, writer_rounds);
 
 	/* the full backup (as it was before the second TAKE): take 1 */
-	EXPECT_EQ(0, same(EADIR "/ref.1", EADIR "/backup.2", DEVSZ));
+	EXPECT_EQ(0, files_same(EADIR "/ref.1", EADIR "/backup.2", DEVSZ));
 	/* full + incremental: take 2 */
-	EXPECT_EQ(0, same(EADIR "/ref.2", BACKUP, DEVSZ));
+	EXPECT_EQ(0, files_same(EADIR "/ref.2", BACKUP, DEVSZ));
 	/* the device changed in between (else the check proves little) */
-	EXPECT_NE(0, same(EADIR "/ref.1", EADIR "/ref.2", DEVSZ));
+	EXPECT_NE(0, files_same(EADIR "/ref.1", EADIR "/ref.2", DEVSZ));
 
 	full = number_after(out, "full backup: ");
 	incr = number_after(out, "incremental backup: ");

@@ -21,6 +21,7 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "util.h"
+#include "tool.h"
 #include "module.h"
 #include "fixture.h"
 
@@ -233,31 +234,6 @@ static int trace_line(const char *event, char *line, size_t len)
 	return 1;
 }
 
-static char out[65536];
-
-/* Run "blksnapctl ARGS", stdout into out[], stderr echoed; exit code. */
-static int tool(const char *fmt, ...)
-{
-	char args[512], cmd[700];
-	va_list ap;
-	size_t n;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), TOOL " %s", args);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = 0;
-	st = pclose(f);
-	st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	fprintf(stderr, "# $ blksnapctl %s -> %d\n%s", args, st, out);
-	return st;
-}
 
 /* The line of out[] holding @has; NULL if none. */
 static const char *out_line(const char *has, char *line, size_t len)

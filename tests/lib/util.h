@@ -8,6 +8,8 @@
 #define BLKSNAP_TESTS_UTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,40 @@ static inline long sd_check_range(int fd, uint64_t off, uint64_t len,
 	}
 	free(buf);
 	return bad;
+}
+
+/*
+ * 0 if the first @len bytes (a multiple of 1 MiB) of the files @a and @b
+ * are equal; 1 if they differ (the first MiB that does is named), -1 if
+ * one cannot be read.
+ */
+static inline int files_same(const char *a, const char *b, uint64_t len)
+{
+	const size_t mib = 1 << 20;
+	char *x = malloc(mib), *y = malloc(mib);
+	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
+	uint64_t off;
+	int ret = 0;
+
+	if (fa < 0 || fb < 0 || !x || !y)
+		ret = -1;
+	for (off = 0; off < len && !ret; off += mib) {
+		if (pread(fa, x, mib, off) != (ssize_t)mib ||
+		    pread(fb, y, mib, off) != (ssize_t)mib)
+			ret = -1;
+		else if (memcmp(x, y, mib))
+			ret = 1;
+	}
+	if (ret > 0)
+		fprintf(stderr, "# %s and %s differ in the MiB at %llu\n", a, b,
+			(unsigned long long)(off - mib));
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	free(x);
+	free(y);
+	return ret;
 }
 
 #endif /* BLKSNAP_TESTS_UTIL_H */
