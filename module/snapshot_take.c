@@ -304,9 +304,10 @@ static void take_install(struct take *tk)
 }
 
 /*
- * Phase 3, under blkfilter_lock(), file systems frozen: stop
- * bios at every member's filter, then add the images, switch the CBT maps
- * and start copy-on-write, then let the bios go.  The images come first
+ * Phase 3, under blkfilter_lock(), file systems frozen: allocate what the
+ * CBT switches need, stop bios at every member's filter, then add the
+ * images, switch the CBT maps (pointers only, on any device size) and
+ * start copy-on-write, then let the bios go and queue the CBT catch-ups.  The images come first
  * because adding one can fail, and then nothing has changed; the CBT
  * switches come last, so that the change numbers an agent sees never
  * advance for a failed TAKE.  Only a switch that must rebuild its map (the
@@ -327,6 +328,12 @@ static int take_switch_locked(struct take *tk)
 	 * stacked on another drains only while that one is not frozen yet.
 	 * The file-system order (upper devices first) is the first guess.
 	 */
+	/* what the CBT switches would allocate, before anything is frozen */
+	for (i = 0; i < tk->n; i++) {
+		ret = tracker_cbt_prepare(tk->members[i]->tracker);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < tk->n; i++)
 		tk->flts[i] = &tk->order[i]->tracker->filter;
 	ret = blkfilter_freeze_set(tk->flts, tk->n);
@@ -345,6 +352,9 @@ static int take_switch_locked(struct take *tk)
 		if (!ret)
 			blkfilter_end_prepare(&tk->members[i]->tracker->filter);
 	}
+	/* the write maps catch up with writes running (even after a failure) */
+	for (i = 0; i < tk->n; i++)
+		tracker_cbt_finish(tk->members[i]->tracker);
 	return ret;
 }
 
