@@ -346,6 +346,18 @@ static bool cbt_map_must_rebuild(struct cbt_map *map, sector_t capacity)
 	return READ_ONCE(map->is_corrupted) || capacity != map->capacity;
 }
 
+/*
+ * The next switch cannot reuse the read map as the write map as it is: at
+ * the wrap past 255 the write map starts empty, and at the switch after
+ * it the read map holds the old generation's numbers, which the new
+ * generation's write map must not inherit (the catch-up only raises).
+ */
+static bool cbt_map_needs_clean_write(struct cbt_map *map)
+{
+	return map->snap_number_active == U8_MAX ||
+	       !uuid_equal(&map->generation_id, &map->write_generation);
+}
+
 /**
  * cbt_map_switch_prepare() - Make the next switch allocate and copy nothing.
  * @map: The device's map.
@@ -353,7 +365,8 @@ static bool cbt_map_must_rebuild(struct cbt_map *map, sector_t capacity)
  *
  * Waits for the catch-up of the previous switch, then allocates what the
  * next cbt_map_switch() will need if that switch rebuilds the map (two
- * zeroed maps for @capacity) or wraps past 255 (a zeroed write map), so
+ * zeroed maps for @capacity) or wraps past 255 or is the first one after
+ * the wrap (a zeroed write map), so
  * that the switch, inside the caller's frozen window, only swaps pointers.
  * If the state changes before the switch (a write past the end, a media
  * change), the switch still does the right thing, allocating then.
@@ -379,7 +392,7 @@ int cbt_map_switch_prepare(struct cbt_map *map, sector_t capacity)
 		map->spare_capacity = capacity;
 		map->spare_shift = shift;
 		map->spare_count = count;
-	} else if (map->snap_number_active == U8_MAX && !map->spare_write) {
+	} else if (cbt_map_needs_clean_write(map) && !map->spare_write) {
 		unsigned int noio = memalloc_noio_save();
 
 		map->spare_write = vzalloc(round_up(map->blk_count,
@@ -415,8 +428,10 @@ int cbt_map_switch_prepare(struct cbt_map *map, sector_t capacity)
  * generation there and takes a full backup.  The numbers an agent sees
  * within one generation therefore only ever grow.
  *
- * Without a cbt_map_switch_prepare() that foresaw it, a rebuild allocates
- * here and a wrap clears the old read map here.
+ * The switch that wraps, and the one after it (whose old read map holds
+ * the old generation's numbers), take a zeroed write map instead of the
+ * old read map.  Without a cbt_map_switch_prepare() that foresaw it, a
+ * rebuild allocates here and those two clear the old read map here.
  *
  * Context: the owner's lock held and the device's filter frozen; may sleep
  * (only when a rebuild or a wrap was not prepared for).  The caller calls
@@ -450,9 +465,7 @@ int cbt_map_switch(struct cbt_map *map, sector_t capacity)
 	map->snap_number_previous = map->snap_number_active;
 	old_read = map->read_map;
 	map->read_map = map->write_map;
-	map->generation_id = map->write_generation;
-	if (map->snap_number_active == U8_MAX) {
-		/* Past 255 the numbers cannot be told apart: new history. */
+	if (cbt_map_needs_clean_write(map)) {
 		if (map->spare_write && map->spare_count == map->blk_count) {
 			map->write_map = map->spare_write;
 			map->spare_write = NULL;
@@ -461,10 +474,15 @@ int cbt_map_switch(struct cbt_map *map, sector_t capacity)
 			memset(old_read, 0, map->blk_count);
 			map->write_map = old_read;
 		}
+	} else {
+		map->write_map = old_read;
+	}
+	map->generation_id = map->write_generation;
+	if (map->snap_number_active == U8_MAX) {
+		/* Past 255 the numbers cannot be told apart: new history. */
 		map->snap_number_active = 1;
 		uuid_gen(&map->write_generation);
 	} else {
-		map->write_map = old_read;
 		map->catch_up = true;
 		map->snap_number_active++;
 	}

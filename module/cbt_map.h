@@ -31,7 +31,8 @@
  *	past @blk_count, i.e. the device grew; the next switch rebuilds the map.
  * @spare_write: Zeroed maps allocated by cbt_map_switch_prepare() for a
  *	switch that will need them (a rebuild: both, of @spare_count bytes for
- *	@spare_capacity; a wrap past 255: @spare_write only), so that the
+ *	@spare_capacity; a wrap past 255 and the switch after it:
+ *	@spare_write only), so that the
  *	switch itself allocates nothing.  Freed with the map if unused.
  * @spare_read: See @spare_write.
  * @spare_capacity: The capacity the spare maps of a rebuild were made for.

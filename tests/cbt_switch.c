@@ -16,10 +16,10 @@
  *    catch-up raises the same words, all read 3 after the next switch: the
  *    catch-up never lowers a byte a write raised (a catch-up that copied
  *    the read map over the write map would);
- *  - wrap_clears_history: after the switch that wraps past 255, the new
- *    generation's map holds only what was written since (the spare map
- *    made before the switch is zeroed; the old read map, reused, would
- *    bring back blocks of the old generation).
+ *  - wrap_clears_history: after the switch that wraps past 255, and after
+ *    the one after it, the new generation's map holds only what was
+ *    written since (the write maps they start are zeroed; the old read
+ *    map, reused, would bring back blocks of the old generation).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -195,6 +195,7 @@ TEST_F_TIMEOUT(sw, writes_race_catch_up, 600)
 TEST_F_TIMEOUT(sw, wrap_clears_history, 900)
 {
 	static const int want[3] = { 0, 0, 1 };
+	static const int want2[3] = { 0, 2, 1 };
 	struct blksnap_cbtinfo info;
 	int i;
 
@@ -214,6 +215,16 @@ TEST_F_TIMEOUT(sw, wrap_clears_history, 900)
 	EXPECT_NE(0, memcmp(&info.generation_id, &self->info.generation_id,
 			    sizeof(info.generation_id)));
 	EXPECT_EQ(0, check_sets(_metadata, &info, self->map, want, 3,
+				self->n));
+	/*
+	 * The next switch recycles the read map of the wrapping one, full of
+	 * the old generation's numbers: none of them may come back.
+	 */
+	ASSERT_EQ(0, write_set(self->fd, &self->info, self->buf, 1, self->n));
+	ASSERT_EQ(0, cbt_switch(self->fd));
+	ASSERT_EQ(0, get_map(self->fd, &info, self->map));
+	ASSERT_EQ(2, info.changes_number);
+	EXPECT_EQ(0, check_sets(_metadata, &info, self->map, want2, 3,
 				self->n));
 }
 
