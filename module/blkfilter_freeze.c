@@ -141,6 +141,25 @@ void blkfilter_prepare_freeze(struct blkfilter *flt)
 }
 
 /**
+ * blkfilter_wait_prepared() - Wait until blkfilter_prepare_freeze() is done.
+ * @flt: An attached filter, prepared.
+ *
+ * The switch to atomic mode waits for an RCU grace period in the
+ * background; a freeze before it is over waits for the rest of it.  A
+ * caller that is about to freeze file systems waits here instead, so that
+ * the grace period is not spent with file systems or filters frozen.
+ *
+ * Context: blkfilter_lock() held; may sleep (up to a grace period).
+ */
+void blkfilter_wait_prepared(struct blkfilter *flt)
+{
+	struct bf_entry *e = flt->priv;
+
+	lockdep_assert_held(&blkfilter_mutex);
+	percpu_ref_switch_to_atomic_sync(&e->ref);
+}
+
+/**
  * blkfilter_end_prepare() - Undo blkfilter_prepare_freeze().
  * @flt: An attached filter, frozen or not.
  *

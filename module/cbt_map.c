@@ -52,32 +52,53 @@ static void cbt_map_free_maps(struct cbt_map *map)
 }
 
 /*
- * (Re)build both maps for @capacity: new block size, zeroed maps, numbers
- * back to the start and a new generation.  The caller may hold a frozen
- * file system or filter, so the allocation must not recurse into I/O.
+ * Two zeroed maps for @capacity, with their block size and count.  The
+ * caller may hold a frozen file system or filter, so the allocation must
+ * not recurse into I/O.
  */
-static int cbt_map_reset(struct cbt_map *map, sector_t capacity)
+static int cbt_map_alloc(sector_t capacity, unsigned int *shift,
+			 unsigned long *count, u8 **write_map, u8 **read_map)
 {
-	unsigned int shift = cbt_map_block_shift(capacity);
-	unsigned long count;
+	unsigned long size;
 	unsigned int noio;
-	u8 *write_map, *read_map;
 
-	count = DIV_ROUND_UP_SECTOR_T(capacity, 1ULL << (shift - SECTOR_SHIFT));
-	if (!count)
-		count = 1;
-
+	*shift = cbt_map_block_shift(capacity);
+	*count = DIV_ROUND_UP_SECTOR_T(capacity,
+				       1ULL << (*shift - SECTOR_SHIFT));
+	if (!*count)
+		*count = 1;
+	/* whole words, for the catch-up (see cbt_map_raise_to()) */
+	size = round_up(*count, sizeof(long));
 	noio = memalloc_noio_save();
-	write_map = vzalloc(count);
-	read_map = vzalloc(count);
+	*write_map = vzalloc(size);
+	*read_map = vzalloc(size);
 	memalloc_noio_restore(noio);
-	if (!write_map || !read_map) {
-		vfree(write_map);
-		vfree(read_map);
+	if (!*write_map || !*read_map) {
+		vfree(*write_map);
+		vfree(*read_map);
+		*write_map = NULL;
+		*read_map = NULL;
 		return -ENOMEM;
 	}
+	return 0;
+}
 
-	cbt_map_free_maps(map);
+/*
+ * Install the zeroed maps @write_map and @read_map of @count blocks of
+ * 2^@shift bytes for @capacity: numbers back to the start and a new
+ * generation.  The maps replaced go to *@old (two slots) when @old is
+ * given, else they are freed.
+ */
+static void cbt_map_install(struct cbt_map *map, sector_t capacity,
+			    unsigned int shift, unsigned long count,
+			    u8 *write_map, u8 *read_map, u8 **old)
+{
+	if (old) {
+		old[0] = map->write_map;
+		old[1] = map->read_map;
+	} else {
+		cbt_map_free_maps(map);
+	}
 	map->write_map = write_map;
 	map->read_map = read_map;
 	map->capacity = capacity;
@@ -88,7 +109,78 @@ static int cbt_map_reset(struct cbt_map *map, sector_t capacity)
 	uuid_gen(&map->generation_id);
 	map->write_generation = map->generation_id;
 	WRITE_ONCE(map->is_corrupted, false);
+}
+
+/* (Re)build both maps for @capacity, allocating them (see above). */
+static int cbt_map_reset(struct cbt_map *map, sector_t capacity, u8 **old)
+{
+	unsigned long count;
+	unsigned int shift;
+	u8 *write_map, *read_map;
+	int ret;
+
+	ret = cbt_map_alloc(capacity, &shift, &count, &write_map, &read_map);
+	if (ret)
+		return ret;
+	cbt_map_install(map, capacity, shift, count, write_map, read_map, old);
 	return 0;
+}
+
+/* The bytewise maximum of two words of map bytes. */
+static unsigned long cbt_map_max_bytes(unsigned long a, unsigned long b)
+{
+	unsigned long r = 0, x, y;
+	unsigned int i;
+
+	for (i = 0; i < BITS_PER_LONG; i += 8) {
+		x = (a >> i) & 0xff;
+		y = (b >> i) & 0xff;
+		r |= max(x, y) << i;
+	}
+	return r;
+}
+
+/*
+ * Raise every byte of @w to at least its byte in @r, word by word, while
+ * marks may raise bytes of @w concurrently: a word that differs is
+ * replaced by the bytewise maximum with a compare-and-exchange, retried
+ * when a mark changed the word in between, so no mark is lost.  The maps
+ * are allocated in whole words and the bytes past blk_count stay zero, so
+ * the last word may run past blk_count.
+ */
+static void cbt_map_raise_to(u8 *w, const u8 *r, unsigned long count)
+{
+	unsigned long *wl = (unsigned long *)w;
+	const unsigned long *rl = (const unsigned long *)r;
+	unsigned long i, n = DIV_ROUND_UP(count, sizeof(long));
+	unsigned long old, new;
+
+	for (i = 0; i < n; i++) {
+		old = READ_ONCE(wl[i]);
+		if (old == rl[i])
+			continue;
+		do {
+			new = cbt_map_max_bytes(old, rl[i]);
+		} while (new != old && !try_cmpxchg(&wl[i], &old, new));
+		if (!(i & 0xffff))
+			cond_resched();
+	}
+}
+
+static void cbt_map_catch_up_work(struct work_struct *work)
+{
+	struct cbt_map *map = container_of(work, struct cbt_map,
+					   catch_up_work);
+
+	if (map->catch_up)
+		cbt_map_raise_to(map->write_map, map->read_map,
+				 map->blk_count);
+	map->catch_up = false;
+	vfree(map->retired[0]);
+	vfree(map->retired[1]);
+	map->retired[0] = NULL;
+	map->retired[1] = NULL;
+	cbt_map_put(map);
 }
 
 /**
@@ -111,12 +203,13 @@ struct cbt_map *cbt_map_create(sector_t capacity)
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 
-	ret = cbt_map_reset(map, capacity);
+	ret = cbt_map_reset(map, capacity, NULL);
 	if (ret) {
 		kfree(map);
 		return ERR_PTR(ret);
 	}
 	kref_init(&map->kref);
+	INIT_WORK(&map->catch_up_work, cbt_map_catch_up_work);
 	pr_debug("CBT map: %llu sectors, block %u bytes, %lu blocks\n",
 		 (unsigned long long)capacity, 1U << map->blk_shift,
 		 map->blk_count);
@@ -132,11 +225,21 @@ void cbt_map_get(struct cbt_map *map)
 	kref_get(&map->kref);
 }
 
+static void cbt_map_free_spares(struct cbt_map *map)
+{
+	vfree(map->spare_write);
+	vfree(map->spare_read);
+	map->spare_write = NULL;
+	map->spare_read = NULL;
+}
+
 static void cbt_map_release(struct kref *kref)
 {
 	struct cbt_map *map = container_of(kref, struct cbt_map, kref);
 
+	/* a queued catch-up holds a reference: none is pending here */
 	cbt_map_free_maps(map);
+	cbt_map_free_spares(map);
 	kfree(map);
 }
 
@@ -238,6 +341,70 @@ int cbt_map_mark_both(struct cbt_map *map, sector_t sector, sector_t count)
 	return 0;
 }
 
+static bool cbt_map_must_rebuild(struct cbt_map *map, sector_t capacity)
+{
+	return READ_ONCE(map->is_corrupted) || capacity != map->capacity;
+}
+
+/*
+ * The next switch cannot reuse the read map as the write map as it is: at
+ * the wrap past 255 the write map starts empty, and at the switch after
+ * it the read map holds the old generation's numbers, which the new
+ * generation's write map must not inherit (the catch-up only raises).
+ */
+static bool cbt_map_needs_clean_write(struct cbt_map *map)
+{
+	return map->snap_number_active == U8_MAX ||
+	       !uuid_equal(&map->generation_id, &map->write_generation);
+}
+
+/**
+ * cbt_map_switch_prepare() - Make the next switch allocate and copy nothing.
+ * @map: The device's map.
+ * @capacity: The device's current size in sectors.
+ *
+ * Waits for the catch-up of the previous switch, then allocates what the
+ * next cbt_map_switch() will need if that switch rebuilds the map (two
+ * zeroed maps for @capacity) or wraps past 255 or is the first one after
+ * the wrap (a zeroed write map), so
+ * that the switch, inside the caller's frozen window, only swaps pointers.
+ * If the state changes before the switch (a write past the end, a media
+ * change), the switch still does the right thing, allocating then.
+ *
+ * Context: the owner's lock held, the filter not frozen; may sleep.
+ * Return: 0, or -ENOMEM (nothing changed).
+ */
+int cbt_map_switch_prepare(struct cbt_map *map, sector_t capacity)
+{
+	unsigned long count;
+	unsigned int shift;
+	int ret;
+
+	flush_work(&map->catch_up_work);
+	if (cbt_map_must_rebuild(map, capacity)) {
+		if (map->spare_read && map->spare_capacity == capacity)
+			return 0;
+		cbt_map_free_spares(map);
+		ret = cbt_map_alloc(capacity, &shift, &count, &map->spare_write,
+				    &map->spare_read);
+		if (ret)
+			return ret;
+		map->spare_capacity = capacity;
+		map->spare_shift = shift;
+		map->spare_count = count;
+	} else if (cbt_map_needs_clean_write(map) && !map->spare_write) {
+		unsigned int noio = memalloc_noio_save();
+
+		map->spare_write = vzalloc(round_up(map->blk_count,
+						    sizeof(long)));
+		memalloc_noio_restore(noio);
+		if (!map->spare_write)
+			return -ENOMEM;
+		map->spare_count = map->blk_count;
+	}
+	return 0;
+}
+
 /**
  * cbt_map_switch() - Start a new change number (at snapshot TAKE).
  * @map: The device's map.
@@ -245,8 +412,14 @@ int cbt_map_mark_both(struct cbt_map *map, sector_t sector, sector_t count)
  *
  * If the map is corrupted or the device changed size, the map is rebuilt
  * first (new block size and generation).  Then the active number becomes
- * the previous one and the read map a copy of the write map, published
- * with the write map's generation.
+ * the previous one, and the write map becomes the read map, published
+ * with the write map's generation.  The old read map becomes the write
+ * map: it lacks the writes since the previous switch, which
+ * cbt_map_switch_finish() brings over once writes run again.  So the
+ * switch costs the same on any device size: two pointers change hands.
+ * The read map is exact at once; the write map is only ever read by the
+ * next switch, which waits for the catch-up first, and a mark meanwhile
+ * raises its byte above anything the catch-up writes.
  *
  * Wrap-around: the switch that hands out 255 publishes it under the current
  * generation, so an agent that saved N < 255 still copies exactly the
@@ -255,35 +428,98 @@ int cbt_map_mark_both(struct cbt_map *map, sector_t sector, sector_t count)
  * generation there and takes a full backup.  The numbers an agent sees
  * within one generation therefore only ever grow.
  *
- * Context: the owner's lock held and the device's filter frozen; may sleep.
+ * The switch that wraps, and the one after it (whose old read map holds
+ * the old generation's numbers), take a zeroed write map instead of the
+ * old read map.  Without a cbt_map_switch_prepare() that foresaw it, a
+ * rebuild allocates here and those two clear the old read map here.
+ *
+ * Context: the owner's lock held and the device's filter frozen; may sleep
+ * (only when a rebuild or a wrap was not prepared for).  The caller calls
+ * cbt_map_switch_finish() after unfreezing the filter.
  * Return: 0, or -ENOMEM when a rebuild could not allocate (the map is
  * unchanged then).
  */
 int cbt_map_switch(struct cbt_map *map, sector_t capacity)
 {
+	u8 *old_read;
 	int ret;
 
-	if (READ_ONCE(map->is_corrupted) || capacity != map->capacity) {
+	flush_work(&map->catch_up_work);	/* done by the prepare */
+	if (cbt_map_must_rebuild(map, capacity)) {
 		pr_info("CBT map rebuilt: %s\n", READ_ONCE(map->is_corrupted) ?
 			"device changed or written past its end" :
 			"device size changed");
-		ret = cbt_map_reset(map, capacity);
-		if (ret)
-			return ret;
+		if (map->spare_read && map->spare_capacity == capacity) {
+			cbt_map_install(map, capacity, map->spare_shift,
+					map->spare_count, map->spare_write,
+					map->spare_read, map->retired);
+			map->spare_write = NULL;
+			map->spare_read = NULL;
+		} else {
+			ret = cbt_map_reset(map, capacity, map->retired);
+			if (ret)
+				return ret;
+		}
 	}
 
 	map->snap_number_previous = map->snap_number_active;
-	memcpy(map->read_map, map->write_map, map->blk_count);
+	old_read = map->read_map;
+	map->read_map = map->write_map;
+	if (cbt_map_needs_clean_write(map)) {
+		if (map->spare_write && map->spare_count == map->blk_count) {
+			map->write_map = map->spare_write;
+			map->spare_write = NULL;
+			map->retired[0] = old_read;
+		} else {
+			memset(old_read, 0, map->blk_count);
+			map->write_map = old_read;
+		}
+	} else {
+		map->write_map = old_read;
+	}
 	map->generation_id = map->write_generation;
 	if (map->snap_number_active == U8_MAX) {
 		/* Past 255 the numbers cannot be told apart: new history. */
-		memset(map->write_map, 0, map->blk_count);
 		map->snap_number_active = 1;
 		uuid_gen(&map->write_generation);
 	} else {
+		map->catch_up = true;
 		map->snap_number_active++;
 	}
 	return 0;
+}
+
+/**
+ * cbt_map_switch_finish() - Bring the write map up to date after a switch.
+ * @map: The device's map.
+ *
+ * Queues the catch-up of the write map (and the release of the maps the
+ * switch replaced) to a worker: it runs after the caller's frozen window,
+ * concurrently with marks, and the next switch waits for it.
+ *
+ * Context: the device's filter no longer frozen; does not sleep.
+ */
+void cbt_map_switch_finish(struct cbt_map *map)
+{
+	if (!map->catch_up && !map->retired[0] && !map->retired[1])
+		return;
+	cbt_map_get(map);
+	if (!queue_work(system_unbound_wq, &map->catch_up_work))
+		cbt_map_put(map);	/* already queued: it holds one */
+}
+
+/**
+ * cbt_map_switch_wait() - Wait for the catch-up of the last switch.
+ * @map: The device's map.
+ *
+ * For the owner before it drops its reference for good: no catch-up runs
+ * module code after that.
+ *
+ * Context: may sleep.
+ */
+void cbt_map_switch_wait(struct cbt_map *map)
+{
+	flush_work(&map->catch_up_work);
 }
 
 /**

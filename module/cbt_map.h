@@ -5,6 +5,7 @@
 #include <linux/types.h>
 #include <linux/uuid.h>
 #include <linux/kref.h>
+#include <linux/workqueue.h>
 
 /**
  * struct cbt_map - Change-block-tracking map of one device.
@@ -28,13 +29,32 @@
  *	255 and the next switch, which publishes it.
  * @is_corrupted: Set (and kept until the next reset) when a write reached
  *	past @blk_count, i.e. the device grew; the next switch rebuilds the map.
+ * @spare_write: Zeroed maps allocated by cbt_map_switch_prepare() for a
+ *	switch that will need them (a rebuild: both, of @spare_count bytes for
+ *	@spare_capacity; a wrap past 255 and the switch after it:
+ *	@spare_write only), so that the
+ *	switch itself allocates nothing.  Freed with the map if unused.
+ * @spare_read: See @spare_write.
+ * @spare_capacity: The capacity the spare maps of a rebuild were made for.
+ * @spare_shift: Their block size (log2 of bytes).
+ * @spare_count: Their size in bytes.
+ * @catch_up: Set by a switch that made the old read map the new write map:
+ *	that map lacks the writes since the previous switch, which
+ *	@catch_up_work copies over from @read_map after the filter runs again.
+ * @retired: Maps a switch replaced (a rebuild's two, a wrap's old read
+ *	map), freed by @catch_up_work: vfree() is not for the frozen window.
+ * @catch_up_work: Raises @write_map to @read_map byte by byte (atomically
+ *	against concurrent marks) and frees @retired; holds a map reference
+ *	while queued.  Every switch waits for it first.
  *
  * Locking: the owner serialises every function except cbt_map_mark() and
  * cbt_map_mark_both() with one mutex (the tracker's ctl_lock).  The fields
  * cbt_map_mark() reads (@write_map, @blk_shift, @blk_count,
  * @snap_number_active) change only in cbt_map_switch(), which the owner
  * calls with the device's filter frozen, so no mark runs concurrently with
- * it.  Marks only ever raise bytes, so concurrent marks need no lock.
+ * it.  Marks only ever raise bytes, so concurrent marks need no lock; the
+ * catch-up after a switch raises bytes too, with a compare-and-exchange
+ * per word, so it never lowers a byte a mark raised meanwhile.
  *
  * Lifetime: created by the tracker at attach; freed by the last
  * cbt_map_put().  Only the tracker switches, resets or reads it; a
@@ -52,6 +72,14 @@ struct cbt_map {
 	uuid_t generation_id;
 	uuid_t write_generation;
 	bool is_corrupted;
+	u8 *spare_write;
+	u8 *spare_read;
+	sector_t spare_capacity;
+	unsigned int spare_shift;
+	unsigned long spare_count;
+	bool catch_up;
+	u8 *retired[2];
+	struct work_struct catch_up_work;
 };
 
 struct cbt_map *cbt_map_create(sector_t capacity);
@@ -59,7 +87,10 @@ void cbt_map_get(struct cbt_map *map);
 void cbt_map_put(struct cbt_map *map);
 void cbt_map_mark(struct cbt_map *map, sector_t sector, sector_t count);
 int cbt_map_mark_both(struct cbt_map *map, sector_t sector, sector_t count);
+int cbt_map_switch_prepare(struct cbt_map *map, sector_t capacity);
 int cbt_map_switch(struct cbt_map *map, sector_t capacity);
+void cbt_map_switch_finish(struct cbt_map *map);
+void cbt_map_switch_wait(struct cbt_map *map);
 void cbt_map_invalidate(struct cbt_map *map);
 unsigned int cbt_map_block_shift(sector_t capacity);
 

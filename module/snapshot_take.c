@@ -65,9 +65,11 @@ static void take_free(struct take *tk)
 
 /*
  * Phase 1, under blkfilter_lock(): check the members, create their
- * diff_areas (which pin the trackers and devices) and mark the snapshot
- * "taking", so that DESTROY and snapshotadd leave it alone while the
- * file systems are frozen without the lock.
+ * diff_areas (which pin the trackers and devices), wait for the grace
+ * period of snapshotadd's switch of each filter reference to atomic mode
+ * (so that no freeze waits for it) and mark the snapshot "taking", so that
+ * DESTROY and snapshotadd leave it alone while the file systems are frozen
+ * without the lock.
  */
 static int take_prepare_locked(struct take *tk)
 {
@@ -108,6 +110,8 @@ static int take_prepare_locked(struct take *tk)
 			return PTR_ERR(da);
 		tk->members[i] = m;
 		tk->areas[i++] = da;
+		/* the grace period of snapshotadd's switch, before any freeze */
+		blkfilter_wait_prepared(&m->tracker->filter);
 	}
 	s->taking = true;
 	return 0;
@@ -305,15 +309,16 @@ static void take_install(struct take *tk)
 }
 
 /*
- * Phase 3, under blkfilter_lock(), file systems frozen: stop
- * bios at every member's filter, then add the images, switch the CBT maps
- * and start copy-on-write, then let the bios go.  The images come first
- * because adding one can fail, and then nothing has changed; the CBT
- * switches come last, so that the change numbers an agent sees never
- * advance for a failed TAKE.  Only a switch that must rebuild its map (the
- * device was resized or written past its end) allocates and can fail;
- * those run first, so a failure can only leave rebuilt maps behind, which
- * start a new generation anyway.
+ * Phase 3, under blkfilter_lock(), file systems frozen: allocate what the
+ * CBT switches need, stop bios at every member's filter, then add the
+ * images, switch the CBT maps (pointers only, on any device size) and
+ * start copy-on-write, then let the bios go and queue the CBT catch-ups.
+ * The images come first because adding one can fail, and then nothing has
+ * changed; the CBT switches come last, so that the change numbers an agent
+ * sees never advance for a failed TAKE.  Only a switch that must rebuild
+ * its map (the device was resized or written past its end) and was not
+ * prepared for allocates and can fail; those run first, so a failure can
+ * only leave rebuilt maps behind, which start a new generation anyway.
  */
 static int take_switch_locked(struct take *tk)
 {
@@ -328,6 +333,12 @@ static int take_switch_locked(struct take *tk)
 	 * stacked on another drains only while that one is not frozen yet.
 	 * The file-system order (upper devices first) is the first guess.
 	 */
+	/* what the CBT switches would allocate, before anything is frozen */
+	for (i = 0; i < tk->n; i++) {
+		ret = tracker_cbt_prepare(tk->members[i]->tracker);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < tk->n; i++)
 		tk->flts[i] = &tk->order[i]->tracker->filter;
 	ret = blkfilter_freeze_set(tk->flts, tk->n);
@@ -346,6 +357,9 @@ static int take_switch_locked(struct take *tk)
 		if (!ret)
 			blkfilter_end_prepare(&tk->members[i]->tracker->filter);
 	}
+	/* the write maps catch up with writes running (even after a failure) */
+	for (i = 0; i < tk->n; i++)
+		tracker_cbt_finish(tk->members[i]->tracker);
 	return ret;
 }
 

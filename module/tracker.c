@@ -30,6 +30,8 @@ static void tracker_release(struct kref *kref)
 {
 	struct tracker *tracker = container_of(kref, struct tracker, kref);
 
+	/* only a tracker switches its map: no catch-up is queued after this */
+	cbt_map_switch_wait(tracker->cbt_map);
 	cbt_map_put(tracker->cbt_map);
 	kfree(tracker);
 }
@@ -283,6 +285,45 @@ static bool tracker_cbt_must_rebuild(struct tracker *tracker)
 }
 
 /**
+ * tracker_cbt_prepare() - Prepare the CBT switch of a TAKE.
+ * @tracker: The tracker, its filter not frozen.
+ *
+ * Whatever the switch would allocate (a rebuild, a wrap past 255) is
+ * allocated now, and the catch-up of the previous switch is waited for,
+ * so that tracker_cbt_switch() inside the frozen window only swaps
+ * pointers.
+ *
+ * Context: may sleep.
+ * Return: 0, or -ENOMEM (nothing changed).
+ */
+int tracker_cbt_prepare(struct tracker *tracker)
+{
+	int ret;
+
+	mutex_lock(&tracker->ctl_lock);
+	ret = cbt_map_switch_prepare(tracker->cbt_map,
+				     bdev_nr_sectors(tracker->filter.bdev));
+	mutex_unlock(&tracker->ctl_lock);
+	return ret;
+}
+
+/**
+ * tracker_cbt_finish() - Finish a CBT switch once the filter runs again.
+ * @tracker: The tracker, its filter unfrozen.
+ *
+ * Queues the catch-up of the new write map (see cbt_map_switch()).  Called
+ * after every tracker_cbt_switch() pass, whether the switch happened or not.
+ *
+ * Context: may sleep.
+ */
+void tracker_cbt_finish(struct tracker *tracker)
+{
+	mutex_lock(&tracker->ctl_lock);
+	cbt_map_switch_finish(tracker->cbt_map);
+	mutex_unlock(&tracker->ctl_lock);
+}
+
+/**
  * tracker_cbt_switch() - Start a new change number (snapshot TAKE).
  * @tracker: The tracker, its filter frozen by the caller.
  * @rebuild: Switch only if the map must be rebuilt (true) or only if it
@@ -320,6 +361,9 @@ int tracker_cbt_switch_test(struct tracker *tracker)
 	blkfilter_assert_locked();
 	if (!BLKSNAP_TESTING)
 		return -ENOTTY;
+	ret = tracker_cbt_prepare(tracker);
+	if (ret)
+		return ret;
 	ret = blkfilter_freeze(&tracker->filter);
 	if (ret)
 		return ret;
@@ -328,6 +372,7 @@ int tracker_cbt_switch_test(struct tracker *tracker)
 			     bdev_nr_sectors(tracker->filter.bdev));
 	mutex_unlock(&tracker->ctl_lock);
 	blkfilter_unfreeze(&tracker->filter);
+	tracker_cbt_finish(tracker);
 	return ret;
 }
 

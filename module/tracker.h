@@ -102,6 +102,8 @@ struct tracker *tracker_get_by_dev(dev_t dev);
 int tracker_attach_dev(dev_t dev, bool *attached);
 int tracker_detach_dev(dev_t dev);
 int tracker_collect(struct tracker **arr, u32 *count);
+int tracker_cbt_prepare(struct tracker *tracker);
+void tracker_cbt_finish(struct tracker *tracker);
 int tracker_cbt_switch(struct tracker *tracker, bool rebuild);
 int tracker_cbt_switch_test(struct tracker *tracker);
 
