@@ -763,16 +763,16 @@ static void p6_ext4(int cfd)
 /*
  * Columns (issue 18): the same scenarios for dm-snapshot, Veeam's VAL-7.0
  * (when `make bench VAL_SRC=...` built it for this kernel) and blksnap, in
- * one boot, each a ratio to the raw device (ram2) measured in the phase
- * where no snapshot module is loaded.  blksnap and VAL hook the same
- * kernel function and cannot be loaded together, so the columns run as
- * phases: no module (raw, dm-snapshot), blksnap, VAL.  In every phase the
- * subject and the raw device run interleaved (run_slices()); the raw
- * device of a module's phase, relative to the raw device of the phase
- * without modules, is the "module loaded, nothing attached" row (VAL
- * redirects every bio of the system into its module, so its raw device is
- * not a clean reference).  Under -icount the figures are instruction
- * counts and do not depend on the phase order.
+ * one boot, each a ratio to the raw device (ram2) without any snapshot
+ * module loaded.  blksnap and VAL hook the same kernel function and
+ * cannot be loaded together, so the columns run as phases: no module
+ * (dm-snapshot), blksnap, VAL.  In every phase the subject and the raw
+ * device run interleaved (run_slices()).  The first row of a module's
+ * phase interleaves the raw device with the module loaded and unloaded
+ * (the "module loaded, nothing attached" cost, h); the other rows divide
+ * by the raw device of the same slices times 1/h, i.e. compare with a
+ * raw device that pays no hook (VAL redirects every bio of the system
+ * into its module, so its raw device is not a clean reference).
  *
  * Regions of the brd devices, a quarter each: A one 4k first write per
  * chunk, then 4k rewrites and image reads of copied chunks; B 1M
@@ -806,39 +806,53 @@ static const char *const scen_id[NSCEN] = {
 	"fw4c", "fw4r", "fw1", "rw4", "take",
 };
 
-/* Raw values of the phase without modules (the references) and of each. */
-static double col_raw[NCOL][NSCEN];
+/* Raw device loaded vs not loaded, per column (1 without a module). */
+static double col_hook[NCOL];
 static size_t col_ops = 8192;
 static uint64_t cq;	/* region size */
 
 /*
- * Run @subj (may be NULL: raw only) interleaved with the raw device doing
- * the same kind of I/O; record the subject in column @col against the raw
- * device of the phase without modules.
+ * Run @subj interleaved with the raw device doing the same kind of I/O;
+ * record it in column @col against the raw device of the same slices,
+ * corrected by the column's hook cost (see above).
  */
-static void col_run(int col, int s, struct variant *subj, struct variant raw)
+static void col_run(int col, int s, struct variant subj, struct variant raw)
 {
-	struct variant v[2];
-	int nv = 0;
+	struct variant v[2] = { subj, raw };
 	double rate, rrate;
+	char id[24], what[80];
 
-	if (subj)
-		v[nv++] = *subj;
-	v[nv++] = raw;
-	run_slices(v, nv);
-	rrate = v[nv - 1].bs == MIB ? mibs(&v[nv - 1]) : iops(&v[nv - 1]);
-	col_raw[col][s] = rrate;
-	if (subj) {
-		char id[24], what[80];
+	run_slices(v, 2);
+	rrate = v[1].bs == MIB ? mibs(&v[1]) : iops(&v[1]);
+	rate = v[0].bs == MIB ? mibs(&v[0]) : iops(&v[0]);
+	snprintf(id, sizeof(id), "C.%s.%s", scen_id[s], col_id[col]);
+	snprintf(what, sizeof(what), "%s: %s vs raw", col_name[col],
+		 scen_what[s]);
+	rec(id, what, v[0].bs == MIB ? "MiB/s" : "IOPS", "-", chunkstr, rate,
+	    rrate / col_hook[col]);
+	v_free(v, 2);
+}
 
-		rate = v[0].bs == MIB ? mibs(&v[0]) : iops(&v[0]);
-		snprintf(id, sizeof(id), "C.%s.%s", scen_id[s], col_id[col]);
-		snprintf(what, sizeof(what), "%s: %s vs raw", col_name[col],
-			 scen_what[s]);
-		rec(id, what, v[0].bs == MIB ? "MiB/s" : "IOPS", "-", chunkstr,
-		    rate, col_raw[COL_NONE][s]);
+static void col_unload(void)
+{
+#ifdef HAVE_VAL
+	if (!access("/sys/module/veeamblksnap", F_OK)) {
+		val_close();
+		if (run("rmmod veeamblksnap && rmmod bdevfilter"))
+			DIE("rmmod VAL");
+		return;
 	}
-	v_free(v, nv);
+#endif
+	mod_unload();
+}
+
+static void col_load_val(void)
+{
+#ifdef HAVE_VAL
+	if (run("insmod /ko/bdevfilter.ko && insmod /ko/veeamblksnap.ko") ||
+	    val_open())
+		DIE("insmod VAL");
+#endif
 }
 
 static struct variant v_randn(const char *dev, int write, uint64_t start,
@@ -866,49 +880,56 @@ static void col_take(int col, double ms)
  */
 static void col_snapshot(int col, const char *org, const char *img)
 {
-	struct variant v;
 	uint64_t A = 0, B = cq, D = 2 * cq, C = 3 * cq;
+	struct variant v;
 
 	v = v_randn(org, 0, C, cq, col_ops, 21);
-	col_run(col, S_ORD4, &v, v_randn("/dev/ram2", 0, C, cq, col_ops, 21));
+	col_run(col, S_ORD4, v, v_randn("/dev/ram2", 0, C, cq, col_ops, 21));
 	v = v_randn(img, 0, C, cq, col_ops, 22);
-	col_run(col, S_IMG4U, &v, v_randn("/dev/ram2", 0, C, cq, col_ops, 22));
+	col_run(col, S_IMG4U, v, v_randn("/dev/ram2", 0, C, cq, col_ops, 22));
 	v = v_seq(img, 0, C, cq, 1);
-	col_run(col, S_IMG1U, &v, v_seq("/dev/ram2", 0, C, cq, 1));
+	col_run(col, S_IMG1U, v, v_seq("/dev/ram2", 0, C, cq, 1));
 	v = v_chunk(org, A, cq, 23);
-	col_run(col, S_FW4C, &v, v_randn("/dev/ram2", 1, A, cq, v.n, 23));
+	col_run(col, S_FW4C, v, v_randn("/dev/ram2", 1, A, cq, v.n, 23));
 	v = v_randn(org, 1, D, cq, col_ops, 24);
-	col_run(col, S_FW4R, &v, v_randn("/dev/ram2", 1, D, cq, col_ops, 24));
+	col_run(col, S_FW4R, v, v_randn("/dev/ram2", 1, D, cq, col_ops, 24));
 	v = v_seq(org, 1, B, cq, 1);
-	col_run(col, S_FW1, &v, v_seq("/dev/ram2", 1, B, cq, 1));
+	col_run(col, S_FW1, v, v_seq("/dev/ram2", 1, B, cq, 1));
 	v = v_randn(org, 1, A, cq, col_ops, 25);
-	col_run(col, S_RW4, &v, v_randn("/dev/ram2", 1, A, cq, col_ops, 25));
+	col_run(col, S_RW4, v, v_randn("/dev/ram2", 1, A, cq, col_ops, 25));
 	v = v_randn(img, 0, A, cq, col_ops, 26);
-	col_run(col, S_IMG4C, &v, v_randn("/dev/ram2", 0, A, cq, col_ops, 26));
+	col_run(col, S_IMG4C, v, v_randn("/dev/ram2", 0, A, cq, col_ops, 26));
 	v = v_seq(img, 0, A, cq, 1);
-	col_run(col, S_IMG1C, &v, v_seq("/dev/ram2", 0, A, cq, 1));
+	col_run(col, S_IMG1C, v, v_seq("/dev/ram2", 0, A, cq, 1));
 }
 
 /* Scenarios without a snapshot, then with one; @col's module is loaded. */
 static void col_phase(int col, int cfd)
 {
-	struct variant v;
 	char img[80], org[64], params[128];
 	struct blksnap_uuid id;
 	unsigned char vid[16];
 	double take = 0, seq;
 	int fd = -1;
 
-	/* the raw device alone: in a module's phase, the hook's cost */
-	col_run(col, S_HOOK, NULL, v_randn("/dev/ram2", 1, 0, devsize, col_ops, 20));
+	col_hook[col] = 1;
 	if (col != COL_NONE) {
+		/* the hook's cost: the raw device, module loaded vs not */
+		struct variant h[2] = {
+			v_randn("/dev/ram2", 1, 0, devsize, col_ops, 20),
+			v_randn("/dev/ram2", 1, 0, devsize, col_ops, 20),
+		};
 		char id2[24], what[80];
 
+		h[1].pre = col_unload;
+		h[1].post = col == COL_VAL ? col_load_val : mod_load;
+		run_slices(h, 2);
+		col_hook[col] = iops(&h[0]) / iops(&h[1]);
 		snprintf(id2, sizeof(id2), "C.hook4.%s", col_id[col]);
 		snprintf(what, sizeof(what), "%s: %s vs not loaded",
 			 col_name[col], scen_what[S_HOOK]);
-		rec(id2, what, "IOPS", "-", "-", col_raw[col][S_HOOK],
-		    col_raw[COL_NONE][S_HOOK]);
+		rec(id2, what, "IOPS", "-", "-", iops(&h[0]), iops(&h[1]));
+		v_free(h, 2);
 	}
 	if (col == COL_BLKSNAP) {
 		fd = open("/dev/ram0", O_RDWR);
@@ -920,15 +941,10 @@ static void col_phase(int col, int cfd)
 		CHECK(val_attach("/dev/ram0"));
 #endif
 	if (col != COL_NONE) {
-		v = v_randn("/dev/ram0", 1, 0, devsize, col_ops, 27);
-		col_run(col, S_CBT4, &v,
+		col_run(col, S_CBT4, v_randn("/dev/ram0", 1, 0, devsize, col_ops, 27),
 			v_randn("/dev/ram2", 1, 0, devsize, col_ops, 27));
-		v = v_seq("/dev/ram0", 1, 0, 2 * cq, 1);
-		col_run(col, S_CBT1, &v, v_seq("/dev/ram2", 1, 0, 2 * cq, 1));
-	} else {
-		col_run(col, S_CBT4, NULL,
-			v_randn("/dev/ram2", 1, 0, devsize, col_ops, 27));
-		col_run(col, S_CBT1, NULL, v_seq("/dev/ram2", 1, 0, 2 * cq, 1));
+		col_run(col, S_CBT1, v_seq("/dev/ram0", 1, 0, 2 * cq, 1),
+			v_seq("/dev/ram2", 1, 0, 2 * cq, 1));
 	}
 	switch (col) {
 	case COL_NONE:
@@ -1009,9 +1025,7 @@ static void columns(int rounds)
 				have_val = 0;
 			} else {
 				col_phase(COL_VAL, -1);
-				val_close();
-				if (run("rmmod veeamblksnap && rmmod bdevfilter"))
-					DIE("rmmod VAL");
+				col_unload();
 			}
 			mod_load();
 		}
@@ -1269,7 +1283,7 @@ int main(void)
 		 "insmod /lib/modules/null_blk.ko nr_devices=2 gb=1048576 memory_backed=0");
 	have_nullb = !getenv("BENCH_SKIP_P5") && !run(cmd) &&
 		     !wait_for_node("/dev/nullb1");
-	if (run("/usr/sbin/mkfs.ext4 -q -F -b 4096 /dev/ram3 > /dev/null"))
+	if (run("/usr/sbin/mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 /dev/ram3 > /dev/null"))
 		DIE("mkfs.ext4");
 	mkdir("/tmp/bench_ext4", 0755);
 	if (mount("/dev/ram3", "/tmp/bench_ext4", "ext4", 0, NULL))
