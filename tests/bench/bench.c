@@ -904,8 +904,9 @@ static void col_snapshot(int col, const char *org, const char *img)
 }
 
 /* Scenarios without a snapshot, then with one; @col's module is loaded. */
-static void col_phase(int col, int cfd)
+static void col_phase(int col)
 {
+	int cfd = -1;
 	char img[80], org[64], params[128];
 	struct blksnap_uuid id;
 	unsigned char vid[16];
@@ -932,6 +933,9 @@ static void col_phase(int col, int cfd)
 		v_free(h, 2);
 	}
 	if (col == COL_BLKSNAP) {
+		/* opened after the unloads above: it pins the module */
+		cfd = ctl_open();
+		CHECK(cfd);
 		fd = open("/dev/ram0", O_RDWR);
 		CHECK(fd);
 		CHECK(bf_attach(fd));
@@ -971,6 +975,7 @@ static void col_phase(int col, int cfd)
 		CHECK(snap_destroy(cfd, &id));
 		CHECK(bf_detach(fd));
 		close(fd);
+		close(cfd);
 		break;
 #ifdef HAVE_VAL
 	case COL_VAL: {
@@ -997,7 +1002,6 @@ static void col_phase(int col, int cfd)
 static void columns(int rounds)
 {
 	int have_val = 0, saved = round_nr, r, s, c;
-	int cfd;
 
 #ifdef HAVE_VAL
 	have_val = !access("/ko/veeamblksnap.ko", R_OK);
@@ -1010,12 +1014,9 @@ static void columns(int rounds)
 	for (r = 0; r < rounds; r++) {
 		round_nr = r;
 		mod_unload();
-		col_phase(COL_NONE, -1);
+		col_phase(COL_NONE);
 		mod_load();
-		cfd = ctl_open();
-		CHECK(cfd);
-		col_phase(COL_BLKSNAP, cfd);
-		close(cfd);
+		col_phase(COL_BLKSNAP);
 #ifdef HAVE_VAL
 		if (have_val) {
 			mod_unload();
@@ -1024,7 +1025,7 @@ static void columns(int rounds)
 				printf("# VAL could not be loaded\n");
 				have_val = 0;
 			} else {
-				col_phase(COL_VAL, -1);
+				col_phase(COL_VAL);
 				col_unload();
 			}
 			mod_load();
