@@ -68,6 +68,10 @@ struct module;
  *       it pass down unchanged.  Runs in the submitter's context: it may
  *       sleep only if blkfilter_bio_may_wait() says so; otherwise a filter
  *       that needs to wait for I/O returns blkfilter_defer_bio().
+ * @writes_only: Bios that do not write (op_is_write() false: reads,
+ *       flushes without data) are never offered to ->submit_bio: they go
+ *       down untouched, without entering the layer, even while the filter
+ *       is frozen.
  */
 struct blkfilter_operations {
 	struct list_head link;
@@ -81,6 +85,7 @@ struct blkfilter_operations {
 	int (*ctl)(struct blkfilter *flt, unsigned int cmd, __u8 __user *buf,
 		   __u32 *plen);
 	bool (*submit_bio)(struct blkfilter *flt, struct bio *bio);
+	bool writes_only;
 };
 
 /**

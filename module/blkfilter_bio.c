@@ -35,8 +35,7 @@ atomic_t blkfilter_nr_attached = ATOMIC_INIT(0);
 /* Runs the entries' deferred bios and the gc worker. */
 struct workqueue_struct *blkfilter_wq;
 /* Tasks in module text that submit bios (bf_enter()); exit drains it. */
-atomic_t blkfilter_active = ATOMIC_INIT(0);
-DECLARE_WAIT_QUEUE_HEAD(blkfilter_active_wq);
+DEFINE_PER_CPU(long, blkfilter_active);
 
 /* Bios the module allocates (blkfilter_bio_set()); never filtered. */
 struct bio_set blkfilter_own_bio_set;
@@ -164,18 +163,36 @@ static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 		wait_event(blkfilter_unfreeze_wq, READ_ONCE(blkfilter_unfreeze_seq) != seq);
 	}
 
-	if (found->ops->submit_bio(found->flt, bio)) {
-		percpu_ref_put(&found->ref);
+	return blkfilter_offer_bio(found, bio);
+}
+
+/**
+ * blkfilter_offer_bio() - Offer a bio to a filter whose reference is held.
+ * @e: The entry of @bio's device; the caller holds a reference on @e->ref,
+ *     which this function passes on or drops.
+ * @bio: A bio submitted to @e's device.
+ *
+ * Called by bf_filter_bio() and by the submit_bio_noacct() redirect when
+ * its callback could take the reference itself (one lookup per bio).
+ *
+ * Context: the submitter's; may sleep unless the bio is REQ_NOWAIT.
+ * Return: true if @bio was taken care of, false if the caller must pass
+ * it down itself (a read, or a bio the filter let through unchanged).
+ */
+bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio)
+{
+	if (e->ops->submit_bio(e->flt, bio)) {
+		percpu_ref_put(&e->ref);
 		return true;
 	}
 	if (bf_counts_until_done(bio)) {
-		if (bf_send_write(found, bio))
+		if (bf_send_write(e, bio))
 			return true;	/* the clone holds the reference */
-		bf_defer(found, bio);	/* no memory without waiting */
-		percpu_ref_put(&found->ref);
+		bf_defer(e, bio);	/* no memory without waiting */
+		percpu_ref_put(&e->ref);
 		return true;
 	}
-	percpu_ref_put(&found->ref);
+	percpu_ref_put(&e->ref);
 	return false;			/* a read: the caller passes it down */
 }
 

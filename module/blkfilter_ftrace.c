@@ -24,9 +24,9 @@
  *   disappearing device for the gc worker or tells a filter its media
  *   changed.
  *
- * blkfilter_active counts the tasks inside the redirect targets and every
- * other path where module text calls submit_bio_noacct() (bf_enter(),
- * bf_leave()); module exit unregisters the hooks, then waits for it to
+ * blkfilter_active (per CPU) counts the tasks inside the redirect targets
+ * and every other path where module text calls submit_bio_noacct()
+ * (bf_enter(), bf_leave()); module exit unregisters the hooks, then waits for it to
  * drain and for tasks between a redirect and bf_enter() or between
  * bf_leave() and their return (RCU tasks grace periods).
  */
@@ -37,6 +37,7 @@
 #include <linux/bio.h>
 #include <linux/compat.h>
 #include <linux/kallsyms.h>
+#include <linux/delay.h>
 #include <linux/blk-filter.h>
 #include "blkfilter_priv.h"
 
@@ -45,33 +46,54 @@
  * calls of the real function come from module text, so the ftrace callback
  * lets them through.  It must stay a real call, not a tail jump:
  * bf_leave() follows it, and scripts/check-tailcall.sh checks the object.
+ *
+ * The callback hands over the entry it found, with a reference on its
+ * @ref taken, in @bio->bi_next (NULL in a bio being submitted, and nothing
+ * between the callback and here looks at it); NULL there means the
+ * callback could not take the reference (the filter is frozen or being
+ * detached) and blkfilter_filter_bio() looks the device up again.
  */
 static noinline void bf_submit_bio_noacct(struct bio *bio)
 {
+	struct bf_entry *e = (struct bf_entry *)bio->bi_next;
+	bool taken;
+
+	bio->bi_next = NULL;
 	bf_enter();
-	if (!blkfilter_filter_bio(bio))
+	taken = e ? blkfilter_offer_bio(e, bio) : blkfilter_filter_bio(bio);
+	if (!taken)
 		submit_bio_noacct(bio);
 	bf_leave();
 }
 
+/*
+ * The callback runs for every bio of the system, with preemption disabled
+ * (ftrace's recursion guard; FTRACE_OPS_FL_RCU): the RCU read side of the
+ * lookup.  Reads of a device whose filter only wants writes are not
+ * redirected at all.
+ */
 static void notrace bf_submit_bio_cb(unsigned long ip, unsigned long parent_ip,
 				     struct ftrace_ops *op,
 				     struct ftrace_regs *fregs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct bf_entry *e;
 	struct bio *bio;
 
-	if (!regs || !atomic_read(&blkfilter_nr_attached))
+	if (!atomic_read(&blkfilter_nr_attached))
 		return;
 	if (within_module(parent_ip, THIS_MODULE))
 		return;			/* our own (re)submission */
-	bio = (struct bio *)regs_get_kernel_argument(regs, 0);
+	bio = (struct bio *)bf_fregs_arg(fregs, 0);
 	if (bf_is_module_bio(bio))
 		return;			/* our bio, via a kernel helper */
 	preempt_disable_notrace();	/* RCU read side for the lookup */
-	if (bf_lookup(bio->bi_bdev))
-		instruction_pointer_set(regs,
-					(unsigned long)bf_submit_bio_noacct);
+	e = bf_lookup(bio->bi_bdev);
+	if (e && (op_is_write(bio_op(bio)) || !e->ops->writes_only)) {
+		if (READ_ONCE(e->dead) || !percpu_ref_tryget_live(&e->ref))
+			e = NULL;	/* the slow path sorts it out */
+		bio->bi_next = (struct bio *)e;
+		bf_fregs_set_ip(fregs, (unsigned long)bf_submit_bio_noacct);
+	}
 	preempt_enable_notrace();
 }
 
@@ -112,10 +134,8 @@ static void notrace bf_ioctl_cb(unsigned long ip, unsigned long parent_ip,
 				struct ftrace_ops *op,
 				struct ftrace_regs *fregs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
-
-	if (regs && bf_is_blkfilter_cmd(regs_get_kernel_argument(regs, 1)))
-		instruction_pointer_set(regs, (unsigned long)bf_blkdev_ioctl);
+	if (bf_is_blkfilter_cmd(bf_fregs_arg(fregs, 1)))
+		bf_fregs_set_ip(fregs, (unsigned long)bf_blkdev_ioctl);
 }
 
 static void notrace bf_compat_ioctl_cb(unsigned long ip,
@@ -123,11 +143,8 @@ static void notrace bf_compat_ioctl_cb(unsigned long ip,
 				       struct ftrace_ops *op,
 				       struct ftrace_regs *fregs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
-
-	if (regs && bf_is_blkfilter_cmd(regs_get_kernel_argument(regs, 1)))
-		instruction_pointer_set(regs,
-					(unsigned long)bf_compat_blkdev_ioctl);
+	if (bf_is_blkfilter_cmd(bf_fregs_arg(fregs, 1)))
+		bf_fregs_set_ip(fregs, (unsigned long)bf_compat_blkdev_ioctl);
 }
 
 /* ------------------------------------------------------ device events */
@@ -155,11 +172,8 @@ static bool notrace bf_capacity_is_media_change(struct gendisk *disk,
 static void notrace fn(unsigned long ip, unsigned long parent_ip,	\
 		       struct ftrace_ops *op, struct ftrace_regs *fregs) \
 {									\
-	struct pt_regs *regs = ftrace_get_regs(fregs);			\
-									\
-	if (regs)							\
-		blkfilter_device_event(what, (struct gendisk *)		\
-				       regs_get_kernel_argument(regs, 0)); \
+	blkfilter_device_event(what,					\
+			       (struct gendisk *)bf_fregs_arg(fregs, 0)); \
 }
 
 BF_EVENT_CB(bf_del_gendisk_cb, BLKFILTER_DISK_DELETED)
@@ -172,14 +186,12 @@ static void notrace bf_set_capacity_cb(unsigned long ip,
 				       struct ftrace_ops *op,
 				       struct ftrace_regs *fregs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
 	struct gendisk *disk;
 
-	if (!regs || !atomic_read(&blkfilter_nr_attached))
+	if (!atomic_read(&blkfilter_nr_attached))
 		return;
-	disk = (struct gendisk *)regs_get_kernel_argument(regs, 0);
-	if (bf_capacity_is_media_change(disk,
-					regs_get_kernel_argument(regs, 1)))
+	disk = (struct gendisk *)bf_fregs_arg(fregs, 0);
+	if (bf_capacity_is_media_change(disk, bf_fregs_arg(fregs, 1)))
 		blkfilter_device_event(BLKFILTER_MEDIA_CHANGED, disk);
 }
 
@@ -198,9 +210,10 @@ static void notrace bf_drop_partition_cb(unsigned long ip,
 
 /* ------------------------------------------------------------- hooks */
 
-#define BF_IPMODIFY (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY | \
+/* No SAVE_REGS where the kernel has DYNAMIC_FTRACE_WITH_ARGS (compat.h). */
+#define BF_IPMODIFY (BLKSNAP_FTRACE_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY | \
 		     FTRACE_OPS_FL_PERMANENT | FTRACE_OPS_FL_RECURSION)
-#define BF_NOTIFY (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT | \
+#define BF_NOTIFY (BLKSNAP_FTRACE_SAVE_REGS | FTRACE_OPS_FL_PERMANENT | \
 		   FTRACE_OPS_FL_RECURSION)
 
 /**
@@ -315,7 +328,12 @@ static void bf_hooks_drain(void)
 	bf_hooks_unregister();
 	/* A task may have been redirected and not reached bf_enter() yet. */
 	synchronize_rcu_tasks();
-	wait_event(blkfilter_active_wq, !atomic_read(&blkfilter_active));
+	/*
+	 * No task enters module text now (no hook, no filter attached), so
+	 * the per-CPU counts only go down: a sum of 0 is final.
+	 */
+	while (bf_active_sum())
+		msleep(20);
 	/* ...or be between bf_leave() and its return. */
 	synchronize_rcu_tasks();
 }

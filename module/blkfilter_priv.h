@@ -27,6 +27,7 @@
 #include <linux/spinlock.h>
 #include <linux/bio.h>
 #include <linux/wait.h>
+#include <linux/percpu.h>
 #include "blkfilter.h"
 
 /**
@@ -98,9 +99,13 @@ extern wait_queue_head_t blkfilter_unfreeze_wq;
 extern struct bio_set blkfilter_own_bio_set;
 extern struct bio_set blkfilter_clone_set;
 
-/* Tasks inside the redirect targets; module exit waits for zero. */
-extern atomic_t blkfilter_active;
-extern wait_queue_head_t blkfilter_active_wq;
+/*
+ * Tasks inside the redirect targets, per CPU (a task may leave on another
+ * CPU than it entered: only the sum means something); module exit waits
+ * for the sum to reach zero.  Per CPU so that no cache line is shared by
+ * the bios of all CPUs.
+ */
+DECLARE_PER_CPU(long, blkfilter_active);
 
 /*
  * Entered by the redirect targets and by every other path where module
@@ -108,13 +113,23 @@ extern wait_queue_head_t blkfilter_active_wq;
  */
 static inline void bf_enter(void)
 {
-	atomic_inc(&blkfilter_active);
+	this_cpu_inc(blkfilter_active);
 }
 
 static inline void bf_leave(void)
 {
-	if (atomic_dec_and_test(&blkfilter_active))
-		wake_up_all(&blkfilter_active_wq);
+	this_cpu_dec(blkfilter_active);
+}
+
+/* How many tasks are inside (module exit, after the hooks are gone). */
+static inline long bf_active_sum(void)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(blkfilter_active, cpu);
+	return sum;
 }
 
 /* Caller: RCU read side, preemption disabled, or blkfilter_mutex. */
@@ -162,6 +177,7 @@ void blkfilter_gc_stop(void);
 
 /* blkfilter_bio.c: the bio path */
 bool blkfilter_filter_bio(struct bio *bio);
+bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio);
 void blkfilter_deferred_work(struct work_struct *work);
 int blkfilter_bio_init(void);
 void blkfilter_bio_exit(void);

@@ -70,6 +70,34 @@ static inline int bdev_thaw(struct block_device *bdev)
 #endif
 
 /*
+ * --- ftrace callbacks without a full pt_regs ---
+ * With CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS the plain trampoline saves the
+ * argument registers and honours a changed instruction pointer (what
+ * livepatch uses), so the hooks need no FTRACE_OPS_FL_SAVE_REGS, whose
+ * trampoline saves and restores a whole struct pt_regs on every call of
+ * the hooked function.  bf_fregs_arg() reads argument @n of the hooked
+ * function, bf_fregs_set_ip() makes the call continue at @ip.
+ */
+#if defined(HAVE_FTRACE_REGS_ARGS)
+#define BLKSNAP_FTRACE_SAVE_REGS	0
+#define bf_fregs_arg(fregs, n)		ftrace_regs_get_argument(fregs, n)
+#define bf_fregs_set_ip(fregs, ip)	\
+	ftrace_regs_set_instruction_pointer(fregs, ip)
+#elif defined(HAVE_FTRACE_REGS_PT_REGS)
+#define BLKSNAP_FTRACE_SAVE_REGS	0
+#define bf_fregs_arg(fregs, n)		\
+	regs_get_kernel_argument(&(fregs)->regs, n)
+#define bf_fregs_set_ip(fregs, ip)	ftrace_instruction_pointer_set(fregs, ip)
+#else
+/* Only DYNAMIC_FTRACE_WITH_REGS: ftrace_get_regs() is never NULL then. */
+#define BLKSNAP_FTRACE_SAVE_REGS	FTRACE_OPS_FL_SAVE_REGS
+#define bf_fregs_arg(fregs, n)		\
+	regs_get_kernel_argument(ftrace_get_regs(fregs), n)
+#define bf_fregs_set_ip(fregs, ip)	\
+	instruction_pointer_set(ftrace_get_regs(fregs), ip)
+#endif
+
+/*
  * submit_bio_noacct() returned a polling cookie (blk_qc_t) before v5.16.
  * The hook replaces the function with one that has no cookie to give, so
  * polled I/O (RWF_HIPRI, io_uring IOPOLL) would wait for a cookie that

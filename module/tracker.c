@@ -392,6 +392,7 @@ static struct blkfilter_operations tracker_ops = {
 	.media_changed = tracker_media_changed,
 	.ctl = tracker_ctl,
 	.submit_bio = tracker_submit_bio,
+	.writes_only = true,	/* reads of the origin need nothing */
 };
 
 /**

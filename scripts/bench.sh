@@ -11,11 +11,12 @@
 # Env: KERNELS      "6.1 6.12" (default)
 #      TESTS        "bench bigbench" (default): the guest programs to run
 #      VAL_SRC      a checkout of github.com/veeam/blksnap, branch VAL-7.0,
-#                   outside this project: its module/ is built in
-#                   $VAL_SRC/build-bench/<kver>/ for each kernel it builds
+#                   outside this project (only read): its module/ is built in
+#                   build/bench-vm/val/<kver>/ for each kernel it builds
 #                   for (6.1; not 6.12), put into that kernel's guest as
-#                   /ko/bdevfilter.ko + /ko/veeamblksnap.ko, and bigbench
-#                   measures it next to blksnap in the same boot
+#                   /ko/bdevfilter.ko + /ko/veeamblksnap.ko, and bench
+#                   (the VAL-7.0 column) and bigbench measure it next to
+#                   blksnap in the same boot
 #      BENCH_ICOUNT (0): QEMU -icount shift (deterministic instruction time);
 #                   empty: wall-clock time (see below)
 #      BENCH_ROUNDS (3 with icount, 7 without), BENCH_MIB (384), BENCH_THREADS (4), BENCH_OPS (32768),
@@ -57,7 +58,7 @@ else
 fi
 export BENCH_ROUNDS
 app=""
-for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_PASSES BENCH_SLICES BENCH_PROFILE BENCH_SKIP_P5 \
+for v in BENCH_ROUNDS BENCH_MIB BENCH_THREADS BENCH_OPS BENCH_PASSES BENCH_SLICES BENCH_PROFILE BENCH_SKIP_P5 BENCH_COLUMNS BENCH_COL_OPS \
 	BENCH_BIG_OPS BENCH_BIG_SECS BENCH_BIG_SEQ_MIB BENCH_BIG_ROUNDS BENCH_BIG_FULL BENCH_BIG_FULL_SECS BENCH_BIG_PROF; do
 	[ -n "${!v:-}" ] && app="$app env.$v=${!v}"
 done
@@ -67,7 +68,7 @@ if [ -n "${VAL_SRC:-}" ]; then
 	VAL_SRC=$(realpath "$VAL_SRC")
 	[ -f "$VAL_SRC/module/veeamblksnap.h" ] || { echo "bench: $VAL_SRC is not a VAL-7.0 checkout (no module/veeamblksnap.h)" >&2; exit 2; }
 	export VAL_INC=$VAL_SRC/include
-	export VMTEST_EXTRA_KO_DIR=$VAL_SRC/build-bench
+	export VMTEST_EXTRA_KO_DIR=$OUT/val
 	for k in ${KERNELS:-6.1 6.12}; do
 		for h in "${VMTEST_CACHE:-$([ "$(id -u)" = 0 ] && echo /var/cache/blksnap-vmtest || echo "$HOME/.cache/blksnap")}/$k-${FLAVOUR:-cloud}"/usr/src/linux-headers-*; do
 			case $h in *-common) continue ;; esac

@@ -26,7 +26,9 @@
  *
  * Env: BENCH_ROUNDS (7), BENCH_MIB (384), BENCH_THREADS (4), BENCH_PASSES (4),
  *      BENCH_OPS (32768 random 4k I/Os per run), BENCH_SKIP_P5 (0),
- *      BENCH_PROFILE (1: function_graph profiles of FW4/FW1/SR1/TAKE at the end).
+ *      BENCH_PROFILE (1: function_graph profiles of FW4/FW1/SR1/TAKE at the end),
+ *      BENCH_COLUMNS (1: rounds of the dm-snapshot / VAL-7.0 / blksnap
+ *      columns, see columns(); 0: none), BENCH_COL_OPS (8192 4k I/Os).
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -39,6 +41,9 @@
 #include "snap.h"
 #include "dev.h"
 #include "prof.h"
+#ifdef HAVE_VAL
+#include "val.h"
+#endif
 
 #define MAXR 16
 #define MAXM 64
@@ -156,7 +161,7 @@ static const char *human(uint64_t b, char *buf, size_t len)
 /* The module's chunk size for a device (diff_area.c chunk_shift_for()). */
 static uint64_t chunk_for(const char *path)
 {
-	long minsh = 18, maxsh = 26, maxcnt = 2097152;
+	long minsh = 18, maxsh = 26, maxcnt = 0;
 	unsigned int io_min = 512;
 	uint64_t cap = dev_bytes(path);
 	unsigned int shift;
@@ -173,7 +178,8 @@ static uint64_t chunk_for(const char *path)
 	shift = minsh < maxsh ? minsh : maxsh;
 	if (shift < 12)
 		shift = 12;
-	while (shift < maxsh && ((cap + (1ULL << shift) - 1) >> shift > (uint64_t)maxcnt ||
+	while (shift < maxsh && ((maxcnt > 0 &&
+				  (cap + (1ULL << shift) - 1) >> shift > (uint64_t)maxcnt) ||
 				 (1U << shift) < io_min))
 		shift++;
 	return 1ULL << shift;
@@ -753,6 +759,315 @@ static void p6_ext4(int cfd)
 	    "<=50", chunkstr, take, 0);
 }
 
+/* ------------------------------------------------------ module columns */
+/*
+ * Columns (issue 18): the same scenarios for dm-snapshot, Veeam's VAL-7.0
+ * (when `make bench VAL_SRC=...` built it for this kernel) and blksnap, in
+ * one boot, each a ratio to the raw device (ram2) without any snapshot
+ * module loaded.  blksnap and VAL hook the same kernel function and
+ * cannot be loaded together, so the columns run as phases: no module
+ * (dm-snapshot), blksnap, VAL.  In every phase the subject and the raw
+ * device run interleaved (run_slices()).  The first row of a module's
+ * phase interleaves the raw device with the module loaded and unloaded
+ * (the "module loaded, nothing attached" cost, h); the other 4 KiB rows
+ * divide by the raw device of the same slices times 1/h, i.e. compare
+ * with a raw device that pays no hook (1 MiB rows: one bio per MiB, the
+ * hook's cost is below the noise; no correction) (VAL redirects every bio of the system
+ * into its module, so its raw device is not a clean reference).
+ *
+ * Regions of the brd devices, a quarter each: A one 4k first write per
+ * chunk, then 4k rewrites and image reads of copied chunks; B 1M
+ * sequential first writes; D 4k random first writes; C never written
+ * after TAKE (origin and image reads of untouched chunks).
+ */
+enum { COL_NONE, COL_BLKSNAP, COL_VAL, NCOL };
+static const char *const col_name[NCOL] = { "dm-snapshot", "blksnap",
+					    "VAL-7.0" };
+static const char *const col_id[NCOL] = { "dm", "blksnap", "VAL" };
+
+enum { S_HOOK, S_CBT4, S_CBT1, S_ORD4, S_IMG4U, S_IMG1U, S_IMG4C, S_IMG1C,
+       S_FW4C, S_FW4R, S_FW1, S_RW4, S_TAKE, NSCEN };
+static const char *const scen_what[NSCEN] = {
+	"module loaded, nothing attached: 4k randwrite",
+	"CBT only (attached): 4k randwrite",
+	"CBT only (attached): 1M seqwrite",
+	"origin 4k randread, snapshot held",
+	"image 4k randread, untouched chunks",
+	"image 1M seqread, untouched chunks",
+	"image 4k randread, copied chunks",
+	"image 1M seqread, copied chunks",
+	"first write 4k, one per chunk",
+	"first write 4k random",
+	"first write 1M sequential",
+	"rewrite of copied chunks, 4k",
+	"TAKE ioctl (ms)",
+};
+static const char *const scen_id[NSCEN] = {
+	"hook4", "cbt4", "cbt1", "ord4", "img4u", "img1u", "img4c", "img1c",
+	"fw4c", "fw4r", "fw1", "rw4", "take",
+};
+
+/* Raw device loaded vs not loaded, per column (1 without a module). */
+static double col_hook[NCOL];
+static size_t col_ops = 8192;
+static uint64_t cq;	/* region size */
+
+/*
+ * Run @subj interleaved with the raw device doing the same kind of I/O;
+ * record it in column @col against the raw device of the same slices,
+ * corrected by the column's hook cost (see above).
+ */
+static void col_run(int col, int s, struct variant subj, struct variant raw)
+{
+	struct variant v[2] = { subj, raw };
+	double rate, rrate;
+	char id[24], what[80];
+
+	run_slices(v, 2);
+	rrate = v[1].bs == MIB ? mibs(&v[1]) : iops(&v[1]);
+	rate = v[0].bs == MIB ? mibs(&v[0]) : iops(&v[0]);
+	snprintf(id, sizeof(id), "C.%s.%s", scen_id[s], col_id[col]);
+	snprintf(what, sizeof(what), "%s: %s vs raw", col_name[col],
+		 scen_what[s]);
+	/* the hook costs per bio: only the 4k rows pay it noticeably */
+	rec(id, what, v[0].bs == MIB ? "MiB/s" : "IOPS", "-", chunkstr, rate,
+	    v[0].bs == MIB ? rrate : rrate / col_hook[col]);
+	v_free(v, 2);
+}
+
+static void col_unload(void)
+{
+#ifdef HAVE_VAL
+	if (!access("/sys/module/veeamblksnap", F_OK)) {
+		val_close();
+		if (run("rmmod veeamblksnap && rmmod bdevfilter"))
+			DIE("rmmod VAL");
+		return;
+	}
+#endif
+	mod_unload();
+}
+
+static void col_load_val(void)
+{
+#ifdef HAVE_VAL
+	if (run("insmod /ko/bdevfilter.ko && insmod /ko/veeamblksnap.ko") ||
+	    val_open())
+		DIE("insmod VAL");
+#endif
+}
+
+static struct variant v_randn(const char *dev, int write, uint64_t start,
+			      uint64_t len, size_t n, uint64_t seed)
+{
+	struct variant v = { .dev = dev, .write = write, .bs = 4096, .n = n,
+			     .thr = threads };
+
+	v.offs = offs_random(start, len, 4096, n, seed);
+	return v;
+}
+
+static void col_take(int col, double ms)
+{
+	char id[24], what[80];
+
+	snprintf(id, sizeof(id), "C.take.%s", col_id[col]);
+	snprintf(what, sizeof(what), "%s: %s", col_name[col], scen_what[S_TAKE]);
+	rec(id, what, "ms", "-", chunkstr, ms, 0);
+}
+
+/*
+ * The scenarios with a snapshot of @org (image @img) held, in column @col.
+ * The caller has taken it; @col COL_NONE is dm-snapshot.
+ */
+static void col_snapshot(int col, const char *org, const char *img)
+{
+	uint64_t A = 0, B = cq, D = 2 * cq, C = 3 * cq;
+	struct variant v;
+
+	v = v_randn(org, 0, C, cq, col_ops, 21);
+	col_run(col, S_ORD4, v, v_randn("/dev/ram2", 0, C, cq, col_ops, 21));
+	v = v_randn(img, 0, C, cq, col_ops, 22);
+	col_run(col, S_IMG4U, v, v_randn("/dev/ram2", 0, C, cq, col_ops, 22));
+	v = v_seq(img, 0, C, cq, 1);
+	col_run(col, S_IMG1U, v, v_seq("/dev/ram2", 0, C, cq, 1));
+	v = v_chunk(org, A, cq, 23);
+	col_run(col, S_FW4C, v, v_randn("/dev/ram2", 1, A, cq, v.n, 23));
+	v = v_randn(org, 1, D, cq, col_ops, 24);
+	col_run(col, S_FW4R, v, v_randn("/dev/ram2", 1, D, cq, col_ops, 24));
+	v = v_seq(org, 1, B, cq, 1);
+	col_run(col, S_FW1, v, v_seq("/dev/ram2", 1, B, cq, 1));
+	v = v_randn(org, 1, A, cq, col_ops, 25);
+	col_run(col, S_RW4, v, v_randn("/dev/ram2", 1, A, cq, col_ops, 25));
+	v = v_randn(img, 0, A, cq, col_ops, 26);
+	col_run(col, S_IMG4C, v, v_randn("/dev/ram2", 0, A, cq, col_ops, 26));
+	v = v_seq(img, 0, A, cq, 1);
+	col_run(col, S_IMG1C, v, v_seq("/dev/ram2", 0, A, cq, 1));
+}
+
+/* Scenarios without a snapshot, then with one; @col's module is loaded. */
+static void col_phase(int col)
+{
+	int cfd = -1;
+	char img[80], org[64], params[128];
+	struct blksnap_uuid id;
+	unsigned char vid[16];
+	double take = 0, seq;
+	int fd = -1;
+
+	col_hook[col] = 1;
+	if (col != COL_NONE) {
+		/* the hook's cost: the raw device, module loaded vs not */
+		struct variant h[2] = {
+			v_randn("/dev/ram2", 1, 0, devsize, col_ops, 20),
+			v_randn("/dev/ram2", 1, 0, devsize, col_ops, 20),
+		};
+		char id2[24], what[80];
+
+		h[1].pre = col_unload;
+		h[1].post = col == COL_VAL ? col_load_val : mod_load;
+		run_slices(h, 2);
+		col_hook[col] = iops(&h[0]) / iops(&h[1]);
+		snprintf(id2, sizeof(id2), "C.hook4.%s", col_id[col]);
+		snprintf(what, sizeof(what), "%s: %s vs not loaded",
+			 col_name[col], scen_what[S_HOOK]);
+		rec(id2, what, "IOPS", "-", "-", iops(&h[0]), iops(&h[1]));
+		v_free(h, 2);
+	}
+	if (col == COL_BLKSNAP) {
+		/* opened after the unloads above: it pins the module */
+		cfd = ctl_open();
+		CHECK(cfd);
+		fd = open("/dev/ram0", O_RDWR);
+		CHECK(fd);
+		CHECK(bf_attach(fd));
+	}
+#ifdef HAVE_VAL
+	if (col == COL_VAL)
+		CHECK(val_attach("/dev/ram0"));
+#endif
+	if (col != COL_NONE) {
+		col_run(col, S_CBT4, v_randn("/dev/ram0", 1, 0, devsize, col_ops, 27),
+			v_randn("/dev/ram2", 1, 0, devsize, col_ops, 27));
+		col_run(col, S_CBT1, v_seq("/dev/ram0", 1, 0, 2 * cq, 1),
+			v_seq("/dev/ram2", 1, 0, 2 * cq, 1));
+	}
+	switch (col) {
+	case COL_NONE:
+		snprintf(params, sizeof(params), "/dev/ram4 /dev/ram5 N %llu",
+			 (unsigned long long)(chunk >> 9));
+		seq = now_s();
+		CHECK(dm_create("bench_ccow", "snapshot", devsize >> 9, params,
+				img, sizeof(img)));
+		CHECK(dm_create("bench_corg", "snapshot-origin", devsize >> 9,
+				"/dev/ram4", org, sizeof(org)));
+		take = (now_s() - seq) * 1000;
+		CHECK(wait_for_node(org));
+		CHECK(wait_for_node(img));
+		col_take(col, take);
+		col_snapshot(col, org, img);
+		CHECK(dm_remove("bench_corg"));
+		CHECK(dm_remove("bench_ccow"));
+		break;
+	case COL_BLKSNAP:
+		take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
+		col_take(col, take);
+		image_path(fd, img, sizeof(img));
+		col_snapshot(col, "/dev/ram0", img);
+		CHECK(snap_destroy(cfd, &id));
+		CHECK(bf_detach(fd));
+		close(fd);
+		close(cfd);
+		break;
+#ifdef HAVE_VAL
+	case COL_VAL: {
+		int err = 0;
+
+		CHECK(val_take("/dev/ram0", "/dev/ram1", devsize >> 9, vid,
+			       &take, &seq));
+		col_take(col, take);
+		CHECK(val_state("/dev/ram0", &err, img, sizeof(img)));
+		CHECK(wait_for_node(img));
+		col_snapshot(col, "/dev/ram0", img);
+		CHECK(val_state("/dev/ram0", &err, img, sizeof(img)));
+		if (err)
+			printf("# VAL's snapshot reports error %d\n", err);
+		CHECK(val_destroy(vid));
+		CHECK(val_detach("/dev/ram0"));
+		break;
+	}
+#endif
+	}
+	(void)vid;
+}
+
+static void columns(int rounds)
+{
+	int have_val = 0, saved = round_nr, r, s, c;
+
+#ifdef HAVE_VAL
+	have_val = !access("/ko/veeamblksnap.ko", R_OK);
+#endif
+	cq = devsize / 4 / chunk * chunk;
+	printf("# columns: %d rounds, %zu 4k I/Os per variant, regions %llu MiB, VAL %s\n",
+	       rounds, col_ops, (unsigned long long)(cq / MIB),
+	       have_val ? "present" :
+	       "absent (VAL_SRC not given, or VAL does not build for this kernel)");
+	for (r = 0; r < rounds; r++) {
+		round_nr = r;
+		mod_unload();
+		col_phase(COL_NONE);
+		mod_load();
+		col_phase(COL_BLKSNAP);
+#ifdef HAVE_VAL
+		if (have_val) {
+			mod_unload();
+			if (run("insmod /ko/bdevfilter.ko && insmod /ko/veeamblksnap.ko") ||
+			    val_open()) {
+				printf("# VAL could not be loaded\n");
+				have_val = 0;
+			} else {
+				col_phase(COL_VAL);
+				col_unload();
+			}
+			mod_load();
+		}
+#endif
+	}
+	/* the readable table: median ratio to the raw device */
+	printf("T|\nT|columns: ratio to the raw device (no module loaded), median of %d rounds; TAKE in ms\n",
+	       rounds);
+	printf("T|%-46s %12s %12s %12s\n", "scenario", "dm-snapshot",
+	       "VAL-7.0", "blksnap");
+	for (s = 0; s < NSCEN; s++) {
+		static const int order[NCOL] = { COL_NONE, COL_VAL, COL_BLKSNAP };
+
+		printf("T|%-46s", scen_what[s]);
+		for (c = 0; c < NCOL; c++) {
+			char id[24];
+			struct metric *m = NULL;
+			double x[MAXR];
+			int i, k;
+
+			snprintf(id, sizeof(id), "C.%s.%s", scen_id[s],
+				 col_id[order[c]]);
+			for (i = 0; i < nmetrics; i++)
+				if (!strcmp(metrics[i].id, id))
+					m = &metrics[i];
+			if (!m) {
+				printf(" %12s", order[c] == COL_VAL && !have_val ?
+				       "n/a" : "-");
+				continue;
+			}
+			for (k = 0; k < m->n; k++)
+				x[k] = m->ref[k] > 0 ? m->v[k] / m->ref[k] : m->v[k];
+			printf(s == S_TAKE ? " %12.2f" : " %12.3f", median(x, m->n));
+		}
+		printf("\n");
+	}
+	round_nr = saved;
+}
+
 /* ---------------------------------------------------------- profiles */
 
 static const char *const cow_funcs[] = {
@@ -971,7 +1286,7 @@ int main(void)
 		 "insmod /lib/modules/null_blk.ko nr_devices=2 gb=1048576 memory_backed=0");
 	have_nullb = !getenv("BENCH_SKIP_P5") && !run(cmd) &&
 		     !wait_for_node("/dev/nullb1");
-	if (run("/usr/sbin/mkfs.ext4 -q -F -b 4096 /dev/ram3 > /dev/null"))
+	if (run("/usr/sbin/mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 /dev/ram3 > /dev/null"))
 		DIE("mkfs.ext4");
 	mkdir("/tmp/bench_ext4", 0755);
 	if (mount("/dev/ram3", "/tmp/bench_ext4", "ext4", 0, NULL))
@@ -994,6 +1309,9 @@ int main(void)
 		printf("# round %d done in %.1f s\n", round_nr + 1,
 		       now_s() - tr);
 	}
+	col_ops = envl("BENCH_COL_OPS", col_ops);
+	if (envl("BENCH_COLUMNS", 1))
+		columns(envl("BENCH_COLUMNS", 1));
 	if (envl("BENCH_PROFILE", 1)) {
 		cfd = ctl_open();
 		CHECK(cfd);
