@@ -169,8 +169,8 @@ static void cbt_map_raise_to(u8 *w, const u8 *r, unsigned long count)
 
 static void cbt_map_catch_up_work(struct work_struct *work)
 {
-	struct cbt_map *map = container_of(work, struct cbt_map,
-					   catch_up_work);
+	struct cbt_map *map = container_of(to_delayed_work(work),
+					   struct cbt_map, catch_up_work);
 
 	if (map->catch_up)
 		cbt_map_raise_to(map->write_map, map->read_map,
@@ -209,7 +209,7 @@ struct cbt_map *cbt_map_create(sector_t capacity)
 		return ERR_PTR(ret);
 	}
 	kref_init(&map->kref);
-	INIT_WORK(&map->catch_up_work, cbt_map_catch_up_work);
+	INIT_DELAYED_WORK(&map->catch_up_work, cbt_map_catch_up_work);
 	pr_debug("CBT map: %llu sectors, block %u bytes, %lu blocks\n",
 		 (unsigned long long)capacity, 1U << map->blk_shift,
 		 map->blk_count);
@@ -380,7 +380,7 @@ int cbt_map_switch_prepare(struct cbt_map *map, sector_t capacity)
 	unsigned int shift;
 	int ret;
 
-	flush_work(&map->catch_up_work);
+	flush_delayed_work(&map->catch_up_work);
 	if (cbt_map_must_rebuild(map, capacity)) {
 		if (map->spare_read && map->spare_capacity == capacity)
 			return 0;
@@ -444,7 +444,7 @@ int cbt_map_switch(struct cbt_map *map, sector_t capacity)
 	u8 *old_read;
 	int ret;
 
-	flush_work(&map->catch_up_work);	/* done by the prepare */
+	flush_delayed_work(&map->catch_up_work);	/* done by the prepare */
 	if (cbt_map_must_rebuild(map, capacity)) {
 		pr_info("CBT map rebuilt: %s\n", READ_ONCE(map->is_corrupted) ?
 			"device changed or written past its end" :
@@ -503,8 +503,13 @@ void cbt_map_switch_finish(struct cbt_map *map)
 {
 	if (!map->catch_up && !map->retired[0] && !map->retired[1])
 		return;
+	/*
+	 * A tick later: the TAKE that switched returns first (on a single
+	 * CPU the worker would otherwise run inside the ioctl); the next
+	 * switch and the owner's release flush it at once.
+	 */
 	cbt_map_get(map);
-	if (!queue_work(system_unbound_wq, &map->catch_up_work))
+	if (!queue_delayed_work(system_unbound_wq, &map->catch_up_work, 1))
 		cbt_map_put(map);	/* already queued: it holds one */
 }
 
@@ -519,7 +524,7 @@ void cbt_map_switch_finish(struct cbt_map *map)
  */
 void cbt_map_switch_wait(struct cbt_map *map)
 {
-	flush_work(&map->catch_up_work);
+	flush_delayed_work(&map->catch_up_work);
 }
 
 /**

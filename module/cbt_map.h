@@ -79,7 +79,7 @@ struct cbt_map {
 	unsigned long spare_count;
 	bool catch_up;
 	u8 *retired[2];
-	struct work_struct catch_up_work;
+	struct delayed_work catch_up_work;
 };
 
 struct cbt_map *cbt_map_create(sector_t capacity);

@@ -78,6 +78,18 @@ static double full_n[NS][NV], full_kib[NS][NV], full_iops[NS][NV];
 /* BENCH_BIG_PROF=1: profile the first round's 4 KiB first writes */
 static long prof;
 
+/* TAKE, wall time (its waits are the point) */
+static const char *const take_funcs[] = {
+	"snapshot_take", "take_prepare", "blkfilter_wait_prepared",
+	"diff_area_create", "take_freeze_fs", "tracker_cbt_prepare",
+	"cbt_map_switch_prepare", "blkfilter_freeze_set", "tracker_cbt_switch",
+	"cbt_map_switch", "image_create", "device_add_disk",
+	"tracker_cbt_finish", "cbt_map_switch_finish", "blkfilter_unfreeze",
+	"synchronize_rcu", "synchronize_rcu_expedited", "flush_work",
+	"vzalloc", "vfree", "__vmalloc_node_range", "cbt_map_catch_up_work",
+	"percpu_ref_switch_to_atomic_sync", "schedule", NULL
+};
+
 /* the writer's path and the copy-on-write of blksnap and of VAL-7.0 */
 static const char *const fw4_funcs[] = {
 	"__x64_sys_pwrite64", "process_one_work", "schedule",
@@ -266,9 +278,18 @@ static void measure(int s, int v, const char *dev, const char *stor,
 		CHECK(snap_create(cfd, &id));
 		CHECK(snap_add(fd, &id));
 		CHECK(snap_append_range(cfd, &id, stor, 0, sizes[0] >> 9));
+		if (prof && round == 0 && !full)
+			prof_begin_ex(take_funcs, 1);
 		seq = now_s();
 		CHECK(snap_take(cfd, &id));
 		take = (now_s() - seq) * 1000;
+		if (prof && round == 0 && !full) {
+			char label[32];
+
+			snprintf(label, sizeof(label), "TAKE.%s.%s", sname[s],
+				 vname[v]);
+			prof_end(label);
+		}
 		seq = (now_s() - t0) * 1000;
 		m2 = mem_settled();
 		w4 = fw4p(dev, size, round * 7 + s, &done, s, v, round, full);

@@ -142,7 +142,10 @@ int main(void)
 	const char *attrs[] = { size, "memory_backed=0", NULL };
 	long rounds = envl("BENCH_TAKE_ROUNDS", 5);
 	int profile = envl("BENCH_PROFILE", 1);
-	int s, r, m, have_val = 0;
+	int s, r, m;
+#ifdef HAVE_VAL
+	int have_val;
+#endif
 	double seq, t;
 	struct utsname u;
 
