@@ -93,6 +93,8 @@ FIXTURE_TEARDOWN(sw)
 	free(self->buf);
 	if (variant->mib)
 		nullb_remove(NULLB_NAME);
+	/* null_blk loaded here (nr_devices=0) hides /dev/nullb0 from snap_scale */
+	system("rmmod null_blk 2>/dev/null");
 }
 
 /*
