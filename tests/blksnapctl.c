@@ -320,14 +320,14 @@ TEST_F_TIMEOUT(bsc, file_storage_immutable, 240)
 /* A file on a partition of a device of the snapshot is refused too. */
 TEST_F_TIMEOUT(bsc, storage_on_partition_of_member, 240)
 {
-	char disk[128], part[128], id[40], cmd[200];
+	char disk[128], part[128], id[40], cmd[256];
 	int lfd;
 
 	lfd = loop_with_partition("/tmp/bsc-loop", 64, part, sizeof(part));
 	ASSERT_LE(0, lfd);
 	snprintf(disk, sizeof(disk), "%.*s", (int)(strlen(part) - 2), part);
 	snprintf(cmd, sizeof(cmd),
-		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", part);
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 %s > /dev/null", part);
 	ASSERT_EQ(0, sh(cmd));
 	mkdir("/tmp/bsc-part", 0755);
 	ASSERT_EQ(0, mount(part, "/tmp/bsc-part", "ext4", 0, NULL));
@@ -629,14 +629,14 @@ TEST_F_TIMEOUT(bsc, image_mounted_rw_refused, 240)
  */
 TEST_F_TIMEOUT(bsc, storage_on_stacked_member, 240)
 {
-	char part[128], id[40], cmd[200];
+	char part[128], id[40], cmd[256];
 	int lfd;
 
 	ASSERT_EQ(0, scratch_fs());
 	lfd = loop_with_partition(FSDIR "/loopfile", 16, part, sizeof(part));
 	ASSERT_LE(0, lfd);
 	snprintf(cmd, sizeof(cmd),
-		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", part);
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 %s > /dev/null", part);
 	ASSERT_EQ(0, sh(cmd));
 	mkdir("/tmp/bsc-stk", 0755);
 	ASSERT_EQ(0, mount(part, "/tmp/bsc-stk", "ext4", 0, NULL));
@@ -760,7 +760,7 @@ static int wipe(const char *dev)
  */
 TEST_F_TIMEOUT(bsc, whole_device_storage_refused, 240)
 {
-	char id[40], disk[128], part[128], cmd[200], dm[64];
+	char id[40], disk[128], part[128], cmd[256], dm[64];
 	int lfd;
 
 	ASSERT_EQ(0, brd_ensure(4, 64));
@@ -801,7 +801,7 @@ TEST_F_TIMEOUT(bsc, whole_device_storage_refused, 240)
 	ASSERT_LE(0, lfd);
 	snprintf(disk, sizeof(disk), "%.*s", (int)(strlen(part) - 2), part);
 	snprintf(cmd, sizeof(cmd),
-		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", part);
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 %s > /dev/null", part);
 	EXPECT_EQ(0, sh(cmd));
 	EXPECT_EQ(0, mount(part, "/tmp/bsc-m", "ext4", 0, NULL));
 	ASSERT_EQ(0, create(id, "/dev/ram0"));

@@ -207,7 +207,7 @@ TEST_F_TIMEOUT(ea, full_then_incremental, 280)
 	ASSERT_LE(0, lfd);
 	close(lfd);
 	snprintf(cmd, sizeof(cmd),
-		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", loop);
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 %s > /dev/null", loop);
 	ASSERT_EQ(0, system(cmd));
 	ASSERT_EQ(0, mount(loop, FSDIR, "ext4", 0, NULL));
 	/*

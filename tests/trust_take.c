@@ -259,7 +259,7 @@ static int mkfs_mount(const char *dev, const char *dir)
 	char cmd[160];
 
 	snprintf(cmd, sizeof(cmd),
-		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 %s > /dev/null", dev);
+		 "/usr/sbin/mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 %s > /dev/null", dev);
 	if (run(cmd))
 		return -EIO;
 	mkdir(dir, 0755);
