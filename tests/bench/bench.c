@@ -102,24 +102,6 @@ static void rec(const char *id, const char *what, const char *unit,
 	fflush(stderr);
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double t[MAXR];
-
-	if (n <= 0)
-		return NAN;
-	memcpy(t, v, n * sizeof(*t));
-	qsort(t, n, sizeof(*t), cmp_d);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
 #define DIE(fmt, ...) do {						\
 	fprintf(stderr, "bench: " fmt " (line %d)\n", ##__VA_ARGS__,	\
 		__LINE__);						\

@@ -353,24 +353,6 @@ static void measure(int s, int v, const char *dev, const char *stor,
 		       vname[v], err);
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double t[MAXR];
-
-	if (n <= 0)
-		return NAN;
-	memcpy(t, v, n * sizeof(*t));
-	qsort(t, n, sizeof(*t), cmp_d);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
 /* --- CBT ------------------------------------------------------------- */
 
 static void cbt_sizes(const char *stor)

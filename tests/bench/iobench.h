@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -190,6 +191,32 @@ static inline uint64_t *offs_per_chunk(uint64_t start, uint64_t len,
 		o[k] = t;
 	}
 	return o;
+}
+
+/* qsort() order of doubles */
+static inline int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of @n values (NAN for none); @v is left as it was. */
+static inline double median(const double *v, int n)
+{
+	double *t;
+	double m;
+
+	if (n <= 0)
+		return NAN;
+	t = malloc(n * sizeof(*t));
+	if (!t)
+		return NAN;
+	memcpy(t, v, n * sizeof(*t));
+	qsort(t, n, sizeof(*t), cmp_d);
+	m = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+	free(t);
+	return m;
 }
 
 #endif /* BLKSNAP_IOBENCH_H */

@@ -111,24 +111,6 @@ static double one_take(int cfd, int fd, const char *stor, int settle,
 	return take;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double t[MAXR];
-
-	if (n <= 0)
-		return NAN;
-	memcpy(t, v, n * sizeof(*t));
-	qsort(t, n, sizeof(*t), cmp_d);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
 static inline int run(const char *cmd)
 {
 	int st = system(cmd);
