@@ -8,18 +8,22 @@
  * A bio first takes a reference on its entry's @ref (struct bf_entry, see
  * blkfilter_priv.h); while the filter is frozen it waits for the next
  * unfreeze (blkfilter_unfreeze_seq) or goes to the worker.  A write the
- * filter lets through goes down as a clone from blkfilter_clone_set whose
- * completion drops that reference, so a freeze also waits for the writes
- * below the filter.
+ * filter lets through goes down itself, its completion hooked: the
+ * submitter's bi_end_io and bi_private are kept in a struct bf_write and
+ * the hook drops that reference when the write completes, so a freeze
+ * also waits for the writes below the filter.  (It used to go down as a
+ * clone; the hook saves the clone's allocation, setup and completion on
+ * every write.)
  *
- * Lifetime of a struct bf_write: allocated with its clone (front pad of
- * blkfilter_clone_set) when a write passes the filter, freed with the
- * clone in bf_write_endio(), which completes the submitter's bio and then
- * drops the entry reference it held.
+ * Lifetime of a struct bf_write: allocated from bf_write_pool when a write
+ * passes the filter, freed by bf_write_endio() before it completes the
+ * submitter's bio with the end_io put back; the entry reference it held
+ * is dropped last.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/blkdev.h>
 #include <linux/bio.h>
+#include <linux/mempool.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include "blkfilter_priv.h"
@@ -39,8 +43,13 @@ DEFINE_PER_CPU(long, blkfilter_active);
 
 /* Bios the module allocates (blkfilter_bio_set()); never filtered. */
 struct bio_set blkfilter_own_bio_set;
-/* Clones of writes that passed a filter (struct bf_write); never filtered. */
-struct bio_set blkfilter_clone_set;
+/*
+ * Completion hooks of writes that passed a filter (struct bf_write); the
+ * reserve lets a write that may wait always get one.
+ */
+static struct kmem_cache *bf_write_cache;
+static mempool_t bf_write_pool;
+#define BF_WRITE_POOL_MIN	64
 
 /* Does the filter's hold on @bio last until it completes (a write)? */
 static inline bool bf_counts_until_done(struct bio *bio)
@@ -70,52 +79,65 @@ static void bf_defer(struct bf_entry *e, struct bio *bio)
 /**
  * struct bf_write - A write of a filtered device on its way down.
  * @e: The entry whose @ref the write holds until it completes.
- * @orig: The submitter's bio, completed when @clone completes.
- * @clone: What goes down (from blkfilter_clone_set, whose front pad is the rest).
+ * @end_io: The submitter's bi_end_io, put back at completion.
+ * @private: The submitter's bi_private, likewise.
  */
 struct bf_write {
 	struct bf_entry *e;
-	struct bio *orig;
-	struct bio clone;
+	bio_end_io_t *end_io;
+	void *private;
 };
 
-static void bf_write_endio(struct bio *clone)
+/**
+ * bf_write_endio() - The completion hook of a write that passed a filter.
+ * @bio: The write, completed below the filter.
+ *
+ * Puts the submitter's completion back and runs it: bio_endio() a second
+ * time, as dm-snapshot does with the bios it hooks; the first pass
+ * released the bio's cgroup and QoS state, the second finds none.  Then
+ * drops the entry reference the write held.
+ *
+ * Context: bio completion, any context (hard irq included).
+ */
+void bf_write_endio(struct bio *bio)
 {
-	struct bf_write *w = container_of(clone, struct bf_write, clone);
+	struct bf_write *w = bio->bi_private;
 	struct bf_entry *e = w->e;
-	struct bio *orig = w->orig;
 
-	orig->bi_status = clone->bi_status;
-	bio_put(clone);
-	bio_endio(orig);
+	bio->bi_end_io = w->end_io;
+	bio->bi_private = w->private;
+	mempool_free(w, &bf_write_pool);
+	bio_endio(bio);
 	percpu_ref_put(&e->ref);	/* last: @e may go right after */
 }
 
 /*
- * Send a write the filter let through down to the device as a clone whose
- * completion drops the reference on @e->ref that the caller holds.  So
- * blkfilter_freeze() (and detach) wait not only for callers of the filter
- * but also for writes that passed it and are still queued or delayed below
- * (a scheduler, a throttle, a dm-delay): no write can land after a freeze
- * that the filter saw before it.  Return: false if there is no memory for
- * the clone right now (only for REQ_NOWAIT bios); the caller keeps its
- * reference then.
+ * Hook the completion of a write the filter let through, so that the
+ * reference on @e->ref that the caller holds is dropped only when the
+ * write completes.  So blkfilter_freeze() (and detach) wait not only for
+ * callers of the filter but also for writes that passed it and are still
+ * queued or delayed below (a scheduler, a throttle, a dm-delay): no write
+ * can land after a freeze that the filter saw before it.  Inside another
+ * driver's submission the write is only queued until that returns, so a
+ * wait for the pool's reserve (held by such queued writes) could last
+ * forever: no waiting there, nor for REQ_NOWAIT bios.  Return: false if
+ * there is no record right now; the caller keeps its reference then.
  */
-static bool bf_send_write(struct bf_entry *e, struct bio *bio)
+static bool bf_hook_write(struct bf_entry *e, struct bio *bio)
 {
-	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
+	gfp_t gfp = GFP_NOIO;
 	struct bf_write *w;
-	struct bio *clone;
 
-	clone = bio_alloc_clone(bio->bi_bdev, bio, gfp, &blkfilter_clone_set);
-	if (!clone)
+	if ((bio->bi_opf & REQ_NOWAIT) || current->bio_list)
+		gfp = GFP_NOWAIT | __GFP_NOWARN;
+	w = mempool_alloc(&bf_write_pool, gfp);
+	if (!w)
 		return false;
-	bio_clear_polled(clone);	/* nobody polls for the clone */
-	w = container_of(clone, struct bf_write, clone);
 	w->e = e;
-	w->orig = bio;
-	clone->bi_end_io = bf_write_endio;
-	submit_bio_noacct(clone);
+	w->end_io = bio->bi_end_io;
+	w->private = bio->bi_private;
+	bio->bi_private = w;
+	bio->bi_end_io = bf_write_endio;
 	return true;
 }
 
@@ -125,10 +147,10 @@ static bool bf_send_write(struct bf_entry *e, struct bio *bio)
  * frozen, except inside another driver's submission (where the bios that
  * task queued before could never be sent while it waits, and a freeze may
  * be waiting for exactly those) and for REQ_NOWAIT bios: those go to the
- * worker.  Writes the filter lets through go down from here (see
- * bf_send_write()).  Return: true if @bio was taken care of, false if the
- * caller must pass it down (a read, or no live filter).  May sleep unless
- * the bio is REQ_NOWAIT.
+ * worker.  Writes the filter lets through have their completion hooked
+ * (see bf_hook_write()).  Return: true if @bio was taken care of, false if
+ * the caller must pass it down (the filter let it through, or no live
+ * filter).  May sleep unless the bio is REQ_NOWAIT.
  */
 static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 {
@@ -177,7 +199,8 @@ static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
  *
  * Context: the submitter's; may sleep unless the bio is REQ_NOWAIT.
  * Return: true if @bio was taken care of, false if the caller must pass
- * it down itself (a read, or a bio the filter let through unchanged).
+ * it down itself (the filter let it through; a write then has its
+ * completion hooked).
  */
 bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio)
 {
@@ -186,8 +209,8 @@ bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio)
 		return true;
 	}
 	if (bf_counts_until_done(bio)) {
-		if (bf_send_write(e, bio))
-			return true;	/* the clone holds the reference */
+		if (bf_hook_write(e, bio))
+			return false;	/* the hook holds the reference */
 		bf_defer(e, bio);	/* no memory without waiting */
 		percpu_ref_put(&e->ref);
 		return true;
@@ -341,11 +364,21 @@ int blkfilter_bio_init(void)
 	ret = bioset_init(&blkfilter_own_bio_set, 64, 0, BIOSET_NEED_BVECS);
 	if (ret)
 		return ret;
-	ret = bioset_init(&blkfilter_clone_set, 64,
-			  offsetof(struct bf_write, clone),
-			  BIOSET_NEED_RESCUER);
+	bf_write_cache = KMEM_CACHE(bf_write, 0);
+	if (!bf_write_cache) {
+		ret = -ENOMEM;
+		goto out_exit_own_set;
+	}
+	ret = mempool_init_slab_pool(&bf_write_pool, BF_WRITE_POOL_MIN,
+				     bf_write_cache);
 	if (ret)
-		bioset_exit(&blkfilter_own_bio_set);
+		goto out_destroy_cache;
+	return 0;
+
+out_destroy_cache:
+	kmem_cache_destroy(bf_write_cache);
+out_exit_own_set:
+	bioset_exit(&blkfilter_own_bio_set);
 	return ret;
 }
 
@@ -356,6 +389,7 @@ int blkfilter_bio_init(void)
  */
 void blkfilter_bio_exit(void)
 {
-	bioset_exit(&blkfilter_clone_set);
+	mempool_exit(&bf_write_pool);
+	kmem_cache_destroy(bf_write_cache);
 	bioset_exit(&blkfilter_own_bio_set);
 }

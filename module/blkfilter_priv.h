@@ -95,9 +95,10 @@ extern struct workqueue_struct *blkfilter_wq;
 extern unsigned long blkfilter_unfreeze_seq;
 extern wait_queue_head_t blkfilter_unfreeze_wq;
 
-/* The bio_sets of the module's own bios (blkfilter_bio.c). */
+/* The bio_set of the module's own bios (blkfilter_bio.c). */
 extern struct bio_set blkfilter_own_bio_set;
-extern struct bio_set blkfilter_clone_set;
+/* The completion hook of writes that passed a filter (blkfilter_bio.c). */
+void bf_write_endio(struct bio *bio);
 
 /*
  * Tasks inside the redirect targets, per CPU (a task may leave on another
@@ -145,11 +146,19 @@ static inline struct bf_entry *bf_lookup(struct block_device *bdev)
 	return NULL;
 }
 
-/* Does @bio come from one of the module's bio_sets? */
+/*
+ * Is @bio the module's own, or a write that passed a filter?  Neither is
+ * offered to a filter.  A write that passed keeps its completion hook
+ * until it completes; if the block layer sends it through
+ * submit_bio_noacct() again (the remainder of a split, a resubmission
+ * after the partition remap) it must not meet its filter again: it holds
+ * its entry's reference, so a frozen filter would hold it forever while
+ * the freeze waits for it.
+ */
 static inline bool bf_is_module_bio(struct bio *bio)
 {
 	return bio->bi_pool == &blkfilter_own_bio_set ||
-	       bio->bi_pool == &blkfilter_clone_set;
+	       bio->bi_end_io == bf_write_endio;
 }
 
 /**

@@ -12,6 +12,11 @@
  * also sets it on every polled write, retries included) and that need a
  * copy are completed the slow way instead of failing with EAGAIN, which an
  * IOPOLL ring on 6.1 resubmitted forever.
+ *
+ * A write that passed the filter holds it until the write completes; a
+ * write the block layer splits comes back through the hook piece by piece
+ * and must not meet its (by then frozen) filter again, or TAKE would wait
+ * for the write while the write waits for TAKE.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -24,6 +29,7 @@
 #include "snap.h"
 #include "cbt.h"
 #include "dev.h"
+#include "util.h"
 
 #define CHUNK	(256 << 10)
 
@@ -345,6 +351,130 @@ TEST_F_TIMEOUT(iopoll, write_needing_copy, 120)
 	loop_destroy(sfd, "/tmp/trust_if.pstore");
 	close(cfd);
 	nullb_remove("trust_poll");
+}
+
+/* ------------------------------------------------------ split writes */
+
+#define SPLIT_MIB	16
+#define SPLIT_CYCLES	40
+
+struct splitter {
+	int fd;
+	volatile int stop;
+	uint32_t last[SPLIT_MIB];	/* tag last written to each MiB */
+	int ret;
+	long writes;
+};
+
+static void *splitter_fn(void *arg)
+{
+	struct splitter *sp = arg;
+	uint32_t tag = 100;
+	int slot = 0;
+
+	while (!sp->stop && !sp->ret) {
+		sp->ret = sd_write_at(sp->fd, (uint64_t)slot << 20, 1 << 20,
+				      tag);
+		sp->last[slot] = tag++;
+		sp->writes++;
+		slot = (slot + 7) % SPLIT_MIB;
+	}
+	return NULL;
+}
+
+static int set_max_sectors_kb(const char *dev, const char *kb)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/max_sectors_kb",
+		 dev + strlen("/dev/"));
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, kb, strlen(kb)) == (ssize_t)strlen(kb);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+FIXTURE(split) {
+	int cfd;
+	int lfd;	/* the origin, a loop device with 4 KiB requests */
+	int sfd;	/* storage loop */
+	int fd;		/* the origin, attached, O_DIRECT */
+	char lpath[64], spath[64];
+};
+
+FIXTURE_SETUP(split)
+{
+	self->fd = -1;
+	self->cfd = ctl_open();
+	ASSERT_LE(0, self->cfd);
+	self->lfd = loop_create("/tmp/trust_if.split", SPLIT_MIB, 0,
+				self->lpath, sizeof(self->lpath));
+	ASSERT_LE(0, self->lfd);
+	self->sfd = loop_create("/tmp/trust_if.sstore", 64, 0, self->spath,
+				sizeof(self->spath));
+	ASSERT_LE(0, self->sfd);
+	/* every 1 MiB write is split 256 times below the filter */
+	ASSERT_EQ(0, set_max_sectors_kb(self->lpath, "4"));
+	self->fd = open(self->lpath, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, bf_attach(self->fd));
+}
+
+FIXTURE_TEARDOWN(split)
+{
+	snap_destroy_all();
+	if (self->fd >= 0) {
+		bf_detach(self->fd);
+		close(self->fd);
+	}
+	loop_destroy(self->lfd, "/tmp/trust_if.split");
+	loop_destroy(self->sfd, "/tmp/trust_if.sstore");
+	close(self->cfd);
+}
+
+/*
+ * 1 MiB writes split into 4 KiB requests run without pause while TAKE and
+ * DESTROY cycle 40 times: every TAKE returns, each image reads the same
+ * twice, and at the end the origin holds every slot's last write.
+ */
+TEST_F_TIMEOUT(split, split_writes_across_takes, 300)
+{
+	struct splitter sp = { .fd = self->fd };
+	size_t len = (size_t)SPLIT_MIB << 20;
+	char *a = abuf(len), *b = abuf(len);
+	struct blksnap_uuid id;
+	pthread_t th;
+	int i, ifd;
+
+	ASSERT_TRUE(a && b);
+	ASSERT_EQ(0, pthread_create(&th, NULL, splitter_fn, &sp));
+	for (i = 0; i < SPLIT_CYCLES && !sp.ret; i++) {
+		ASSERT_EQ(0, snap_create_take(self->cfd, &id, &self->fd, 1,
+					      self->spath, 0, 64 << 11))
+			TH_LOG("cycle %d", i);
+		ifd = snap_open_image(self->fd, O_RDONLY | O_DIRECT);
+		ASSERT_LE(0, ifd);
+		ASSERT_EQ((ssize_t)len, pread(ifd, a, len, 0));
+		ASSERT_EQ((ssize_t)len, pread(ifd, b, len, 0));
+		EXPECT_EQ(0, memcmp(a, b, len)) TH_LOG("cycle %d", i);
+		close(ifd);
+		ASSERT_EQ(0, snap_destroy(self->cfd, &id));
+	}
+	sp.stop = 1;
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, sp.ret);
+	ASSERT_EQ(SPLIT_CYCLES, i);
+	TH_LOG("%d TAKEs during %ld split 1 MiB writes", i, sp.writes);
+	for (i = 0; i < SPLIT_MIB; i++)
+		if (sp.last[i])
+			EXPECT_EQ(0, sd_check_at(self->fd, (uint64_t)i << 20,
+						 1 << 20, sp.last[i]))
+				TH_LOG("MiB %d", i);
+	free(a);
+	free(b);
 }
 
 TEST_HARNESS_MAIN
