@@ -68,6 +68,12 @@ struct module;
  *       it pass down unchanged.  Runs in the submitter's context: it may
  *       sleep only if blkfilter_bio_may_wait() says so; otherwise a filter
  *       that needs to wait for I/O returns blkfilter_defer_bio().
+ * @pass_write: Optional.  A write of the filtered device (with data) is
+ *       offered here first, from the submission hook itself: preemption
+ *       disabled, nothing may sleep.  The filter does what the write needs
+ *       if it can without sleeping and returns true: the write passes, and
+ *       ->submit_bio never sees it.  False sends the bio to ->submit_bio
+ *       as usual, so whatever this did must be harmless to do again there.
  * @writes_only: Bios that do not write (op_is_write() false: reads,
  *       flushes without data) are never offered to ->submit_bio: they go
  *       down untouched, without entering the layer, even while the filter
@@ -85,6 +91,7 @@ struct blkfilter_operations {
 	int (*ctl)(struct blkfilter *flt, unsigned int cmd, __u8 __user *buf,
 		   __u32 *plen);
 	bool (*submit_bio)(struct blkfilter *flt, struct bio *bio);
+	bool (*pass_write)(struct blkfilter *flt, struct bio *bio);
 	bool writes_only;
 };
 

@@ -15,10 +15,14 @@
  * clone; the hook saves the clone's allocation, setup and completion on
  * every write.)
  *
- * Lifetime of a struct bf_write: allocated from bf_write_pool when a write
- * passes the filter, freed by bf_write_endio() before it completes the
- * submitter's bio with the end_io put back; the entry reference it held
- * is dropped last.
+ * Lifetime of a struct bf_write: taken from this CPU's cache or
+ * bf_write_pool when a write passes the filter, given back by
+ * bf_write_endio() before it completes the submitter's bio with the
+ * end_io put back; the entry reference it held is dropped last.
+ *
+ * Most writes pass from the submission hook itself (blkfilter_pass_write(),
+ * ops->pass_write: no sleeping, nothing to copy); the rest are redirected
+ * and offered to ops->submit_bio.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/blkdev.h>
@@ -50,6 +54,20 @@ struct bio_set blkfilter_own_bio_set;
 static struct kmem_cache *bf_write_cache;
 static mempool_t bf_write_pool;
 #define BF_WRITE_POOL_MIN	64
+
+/*
+ * Records of completed writes kept per CPU for the next writes, so that a
+ * write usually pays neither a slab allocation nor a free.  A list is only
+ * touched on its own CPU with interrupts off (completions run in any
+ * context); records move between CPUs freely.  At most
+ * BF_WRITE_CACHE_MAX per CPU; the rest go back to the pool.
+ */
+struct bf_write_cpu {
+	struct bf_write *free;
+	unsigned int nr;
+};
+static DEFINE_PER_CPU(struct bf_write_cpu, bf_write_cpu);
+#define BF_WRITE_CACHE_MAX	128
 
 /* Does the filter's hold on @bio last until it completes (a write)? */
 static inline bool bf_counts_until_done(struct bio *bio)
@@ -86,7 +104,43 @@ struct bf_write {
 	struct bf_entry *e;
 	bio_end_io_t *end_io;
 	void *private;
+	struct bf_write *next;
 };
+
+static struct bf_write *bf_write_alloc(gfp_t gfp)
+{
+	struct bf_write_cpu *c;
+	struct bf_write *w;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(&bf_write_cpu);
+	w = c->free;
+	if (w) {
+		c->free = w->next;
+		c->nr--;
+	}
+	local_irq_restore(flags);
+	return w ? w : mempool_alloc(&bf_write_pool, gfp);
+}
+
+static void bf_write_free(struct bf_write *w)
+{
+	struct bf_write_cpu *c;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(&bf_write_cpu);
+	if (c->nr < BF_WRITE_CACHE_MAX) {
+		w->next = c->free;
+		c->free = w;
+		c->nr++;
+		w = NULL;
+	}
+	local_irq_restore(flags);
+	if (w)
+		mempool_free(w, &bf_write_pool);
+}
 
 /**
  * bf_write_endio() - The completion hook of a write that passed a filter.
@@ -106,7 +160,7 @@ void bf_write_endio(struct bio *bio)
 
 	bio->bi_end_io = w->end_io;
 	bio->bi_private = w->private;
-	mempool_free(w, &bf_write_pool);
+	bf_write_free(w);
 	bio_endio(bio);
 	percpu_ref_put(&e->ref);	/* last: @e may go right after */
 }
@@ -117,20 +171,15 @@ void bf_write_endio(struct bio *bio)
  * write completes.  So blkfilter_freeze() (and detach) wait not only for
  * callers of the filter but also for writes that passed it and are still
  * queued or delayed below (a scheduler, a throttle, a dm-delay): no write
- * can land after a freeze that the filter saw before it.  Inside another
- * driver's submission the write is only queued until that returns, so a
- * wait for the pool's reserve (held by such queued writes) could last
- * forever: no waiting there, nor for REQ_NOWAIT bios.  Return: false if
- * there is no record right now; the caller keeps its reference then.
+ * can land after a freeze that the filter saw before it.  Return: false
+ * if there is no record without waiting longer than @gfp allows; the
+ * caller keeps its reference then.
  */
-static bool bf_hook_write(struct bf_entry *e, struct bio *bio)
+static bool bf_hook_write(struct bf_entry *e, struct bio *bio, gfp_t gfp)
 {
-	gfp_t gfp = GFP_NOIO;
 	struct bf_write *w;
 
-	if ((bio->bi_opf & REQ_NOWAIT) || current->bio_list)
-		gfp = GFP_NOWAIT | __GFP_NOWARN;
-	w = mempool_alloc(&bf_write_pool, gfp);
+	w = bf_write_alloc(gfp);
 	if (!w)
 		return false;
 	w->e = e;
@@ -209,7 +258,17 @@ bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio)
 		return true;
 	}
 	if (bf_counts_until_done(bio)) {
-		if (bf_hook_write(e, bio))
+		gfp_t gfp = GFP_NOIO;
+
+		/*
+		 * Inside another driver's submission the write is only queued
+		 * until that returns, so a wait for the pool's reserve (held
+		 * by such queued writes) could last forever: no waiting
+		 * there, nor for REQ_NOWAIT bios.
+		 */
+		if ((bio->bi_opf & REQ_NOWAIT) || current->bio_list)
+			gfp = GFP_NOWAIT | __GFP_NOWARN;
+		if (bf_hook_write(e, bio, gfp))
 			return false;	/* the hook holds the reference */
 		bf_defer(e, bio);	/* no memory without waiting */
 		percpu_ref_put(&e->ref);
@@ -217,6 +276,29 @@ bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio)
 	}
 	percpu_ref_put(&e->ref);
 	return false;			/* a read: the caller passes it down */
+}
+
+/**
+ * blkfilter_pass_write() - Let a write pass from the submission hook.
+ * @e: The entry of @bio's device; the caller holds a reference on @e->ref.
+ * @bio: A bio submitted to @e's device.
+ *
+ * Called by the submit_bio_noacct() hook before it would redirect @bio.
+ * If @bio is a write the filter lets pass without sleeping
+ * (ops->pass_write) and a record for its completion hook is at hand, the
+ * write is hooked and goes on down the call it was submitted with: no
+ * redirect, no second pass through the hook.
+ *
+ * Context: the submission hook; preemption disabled, does not sleep.
+ * Return: true if @bio passes (the reference is the hook's now), false if
+ * the caller must redirect it (the reference is still the caller's).
+ */
+bool blkfilter_pass_write(struct bf_entry *e, struct bio *bio)
+{
+	if (!e->ops->pass_write || !bf_counts_until_done(bio) ||
+	    !e->ops->pass_write(e->flt, bio))
+		return false;
+	return bf_hook_write(e, bio, GFP_NOWAIT | __GFP_NOWARN);
 }
 
 /**
@@ -389,6 +471,18 @@ out_exit_own_set:
  */
 void blkfilter_bio_exit(void)
 {
+	struct bf_write_cpu *c;
+	struct bf_write *w;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(&bf_write_cpu, cpu);
+		while ((w = c->free)) {
+			c->free = w->next;
+			mempool_free(w, &bf_write_pool);
+		}
+		c->nr = 0;
+	}
 	mempool_exit(&bf_write_pool);
 	kmem_cache_destroy(bf_write_cache);
 	bioset_exit(&blkfilter_own_bio_set);

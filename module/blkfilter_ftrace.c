@@ -70,7 +70,8 @@ static noinline void bf_submit_bio_noacct(struct bio *bio)
  * The callback runs for every bio of the system, with preemption disabled
  * (ftrace's recursion guard; FTRACE_OPS_FL_RCU): the RCU read side of the
  * lookup.  Reads of a device whose filter only wants writes are not
- * redirected at all.
+ * redirected at all, nor are writes the filter lets pass without sleeping
+ * (blkfilter_pass_write()).
  */
 static void notrace bf_submit_bio_cb(unsigned long ip, unsigned long parent_ip,
 				     struct ftrace_ops *op,
@@ -91,9 +92,12 @@ static void notrace bf_submit_bio_cb(unsigned long ip, unsigned long parent_ip,
 	if (e && (op_is_write(bio_op(bio)) || !e->ops->writes_only)) {
 		if (READ_ONCE(e->dead) || !percpu_ref_tryget_live(&e->ref))
 			e = NULL;	/* the slow path sorts it out */
+		else if (blkfilter_pass_write(e, bio))
+			goto out;	/* passes, its completion hooked */
 		bio->bi_next = (struct bio *)e;
 		bf_fregs_set_ip(fregs, (unsigned long)bf_submit_bio_noacct);
 	}
+out:
 	preempt_enable_notrace();
 }
 

@@ -187,6 +187,7 @@ void blkfilter_gc_stop(void);
 /* blkfilter_bio.c: the bio path */
 bool blkfilter_filter_bio(struct bio *bio);
 bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio);
+bool blkfilter_pass_write(struct bf_entry *e, struct bio *bio);
 void blkfilter_deferred_work(struct work_struct *work);
 int blkfilter_bio_init(void);
 void blkfilter_bio_exit(void);

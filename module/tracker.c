@@ -179,6 +179,23 @@ static bool tracker_submit_bio(struct blkfilter *flt, struct bio *bio)
 	return false;
 }
 
+/*
+ * The submission hook's fast path: a write that needs no copy only marks
+ * the CBT map, which never sleeps.  One that may need a copy goes to
+ * tracker_submit_bio() unmarked (it marks there).
+ */
+static bool tracker_pass_write(struct blkfilter *flt, struct bio *bio)
+{
+	struct tracker *tracker = to_tracker(flt);
+	sector_t sector = blkfilter_bio_sector(bio);
+	struct diff_area *da = READ_ONCE(tracker->diff_area);
+
+	if (da && diff_area_cow_needed(da, sector, bio_sectors(bio)))
+		return false;
+	cbt_map_mark(tracker->cbt_map, sector, bio_sectors(bio));
+	return true;
+}
+
 /**
  * tracker_cbt_info() - Describe the device's CBT map.
  * @tracker: The tracker.
@@ -392,6 +409,7 @@ static struct blkfilter_operations tracker_ops = {
 	.media_changed = tracker_media_changed,
 	.ctl = tracker_ctl,
 	.submit_bio = tracker_submit_bio,
+	.pass_write = tracker_pass_write,
 	.writes_only = true,	/* reads of the origin need nothing */
 };
 
