@@ -66,6 +66,7 @@ struct bf_write_cpu {
 	struct bf_write *free;
 	unsigned int nr;
 };
+
 static DEFINE_PER_CPU(struct bf_write_cpu, bf_write_cpu);
 #define BF_WRITE_CACHE_MAX	128
 
@@ -99,6 +100,7 @@ static void bf_defer(struct bf_entry *e, struct bio *bio)
  * @e: The entry whose @ref the write holds until it completes.
  * @end_io: The submitter's bi_end_io, put back at completion.
  * @private: The submitter's bi_private, likewise.
+ * @next: Next free record in this CPU's cache (struct bf_write_cpu).
  */
 struct bf_write {
 	struct bf_entry *e;
