@@ -98,6 +98,8 @@ static void bf_unpublish(struct bf_entry *e)
 	lockdep_assert_held(&blkfilter_mutex);
 	hash_del_rcu(&e->hnode);
 	atomic_dec(&blkfilter_nr_attached);
+	if (!e->ops->writes_only)
+		atomic_dec(&blkfilter_nr_reading);
 }
 
 /*
@@ -298,6 +300,8 @@ int blkfilter_attach(struct block_device *bdev, const char *name,
 	e->disk = bdev->bd_disk;
 	e->pinned = pin_module;
 	get_device(&bdev->bd_device);
+	if (!ops->writes_only)
+		atomic_inc(&blkfilter_nr_reading);
 	hash_add_rcu(blkfilter_hash, &e->hnode, (unsigned long)bdev);
 	atomic_inc(&blkfilter_nr_attached);
 	if (blkfilter_entry_gone(e)) {

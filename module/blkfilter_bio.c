@@ -40,6 +40,7 @@
  */
 DEFINE_HASHTABLE(blkfilter_hash, BLKFILTER_HASH_BITS);
 atomic_t blkfilter_nr_attached = ATOMIC_INIT(0);
+atomic_t blkfilter_nr_reading = ATOMIC_INIT(0);
 /* Runs the entries' deferred bios and the gc worker. */
 struct workqueue_struct *blkfilter_wq;
 /* Tasks in module text that submit bios (bf_enter()); exit drains it. */

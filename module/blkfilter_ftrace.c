@@ -82,9 +82,11 @@ static void notrace bf_submit_bio_cb(unsigned long ip, unsigned long parent_ip,
 
 	if (!atomic_read(&blkfilter_nr_attached))
 		return;
+	bio = (struct bio *)bf_fregs_arg(fregs, 0);
+	if (!op_is_write(bio_op(bio)) && !atomic_read(&blkfilter_nr_reading))
+		return;			/* no filter wants reads */
 	if (within_module(parent_ip, THIS_MODULE))
 		return;			/* our own (re)submission */
-	bio = (struct bio *)bf_fregs_arg(fregs, 0);
 	if (bf_is_module_bio(bio))
 		return;			/* our bio, via a kernel helper */
 	preempt_disable_notrace();	/* RCU read side for the lookup */

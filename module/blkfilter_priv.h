@@ -88,6 +88,11 @@ extern struct mutex blkfilter_mutex;
 extern struct hlist_head blkfilter_hash[1 << BLKFILTER_HASH_BITS];
 /* Number of entries in blkfilter_hash: the hooks do nothing while 0. */
 extern atomic_t blkfilter_nr_attached;
+/*
+ * How many of them want reads (ops->writes_only false): while none does,
+ * the hook lets every read go at once, without a lookup.
+ */
+extern atomic_t blkfilter_nr_reading;
 /* Runs deferred bios and the gc worker. */
 extern struct workqueue_struct *blkfilter_wq;
 
