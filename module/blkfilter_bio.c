@@ -88,7 +88,7 @@ static void bf_write_endio(struct bio *clone)
 	orig->bi_status = clone->bi_status;
 	bio_put(clone);
 	bio_endio(orig);
-	percpu_ref_put(&e->ref);	/* last: @e may go right after */
+	bf_ref_put(&e->ref);	/* last: @e may go right after */
 }
 
 /*
@@ -144,7 +144,7 @@ static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 			rcu_read_unlock();
 			return false;
 		}
-		if (percpu_ref_tryget_live(&found->ref)) {
+		if (bf_ref_tryget_live(&found->ref)) {
 			rcu_read_unlock();
 			break;
 		}
@@ -182,17 +182,17 @@ static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio)
 {
 	if (e->ops->submit_bio(e->flt, bio)) {
-		percpu_ref_put(&e->ref);
+		bf_ref_put(&e->ref);
 		return true;
 	}
 	if (bf_counts_until_done(bio)) {
 		if (bf_send_write(e, bio))
 			return true;	/* the clone holds the reference */
 		bf_defer(e, bio);	/* no memory without waiting */
-		percpu_ref_put(&e->ref);
+		bf_ref_put(&e->ref);
 		return true;
 	}
-	percpu_ref_put(&e->ref);
+	bf_ref_put(&e->ref);
 	return false;			/* a read: the caller passes it down */
 }
 
