@@ -165,6 +165,8 @@ static struct block_device *take_loop_backing(struct block_device *bdev)
 	char *buf;
 	ssize_t len;
 
+	if (MAJOR(bdev->bd_dev) != LOOP_MAJOR)
+		return NULL;	/* no sysfs lookup (20 us) for the others */
 	buf = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!buf)
 		return NULL;
