@@ -35,6 +35,7 @@
 #include "snap.h"
 #include "util.h"
 #include "dev.h"
+#include "fixture.h"
 
 #define NULLB_NAME	"filter_ref"
 #define DEVSZ		(32 * MIB)
@@ -99,6 +100,11 @@ static void *writer_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * Torn down by the parent (the fixture is shared memory), so that an
+ * ASSERT that stops the test still releases the devices: the writer
+ * threads die with the test's process.
+ */
 FIXTURE(take) {
 	char node[64];
 	int fd, cfd;
@@ -117,27 +123,20 @@ FIXTURE_SETUP(take)
 	self->fd = -1;
 	self->cfd = -1;
 	self->nth = 0;
+	self->nullb = false;
 	ASSERT_EQ(0, brd_ensure(4, 64));
 	self->cfd = ctl_open();
 	ASSERT_LE(0, self->cfd);
 	snap_destroy_all();
 }
 
-FIXTURE_TEARDOWN(take)
+FIXTURE_TEARDOWN_PARENT(take)
 {
-	int i;
+	static const char *const devs[] = { "/dev/ram0", NULL };
 
-	atomic_store(&self->stop, 1);
-	for (i = 0; i < self->nth; i++)
-		pthread_join(self->th[i], NULL);
-	snap_destroy_all();
-	if (self->fd >= 0) {
-		bf_detach(self->fd);
-		close(self->fd);
-	}
-	if (self->cfd >= 0)
-		close(self->cfd);
+	scratch_release(NULL, devs, NULL, NULL);
 	if (self->nullb) {
+		bf_detach_path(self->node);
 		nullb_remove(NULLB_NAME);
 		/* null_blk loaded here (nr_devices=0) hides /dev/nullb0 */
 		system("rmmod null_blk 2>/dev/null");
@@ -206,6 +205,10 @@ TEST_F_TIMEOUT(take, without_normal_grace_period, 240)
 	struct blksnap_uuid id;
 	int i;
 
+	long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL))
+		SKIP(return, "no membarrier(MEMBARRIER_CMD_GLOBAL) to time a grace period (CONFIG_MEMBARRIER)");
 	self->fd = open("/dev/ram0", O_RDWR | O_DIRECT);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, bf_attach(self->fd));
