@@ -8,7 +8,7 @@
  *  - take.without_normal_grace_period: CREATE, snapshotadd, APPEND_STORAGE
  *    and TAKE back to back, as an agent does them: the TAKE ioctl must
  *    cost what it costs 100 ms after APPEND_STORAGE (settled), not a
- *    normal RCU grace period more (medians of 9; the difference under half
+ *    normal RCU grace period more (medians of 15; the difference under half
  *    of a grace period measured with membarrier(MEMBARRIER_CMD_GLOBAL) in
  *    the same rounds).  Before: snapshotadd switched the percpu_ref to
  *    atomic mode through call_rcu and TAKE waited for that grace period
@@ -44,7 +44,7 @@
 #define NWRITERS	2
 #define WREGION		(8 * MIB)	/* each writer's own blocks */
 #define TAG		7
-#define NROUNDS		9
+#define NROUNDS		15
 
 static int cmp_double(const void *a, const void *b)
 {
