@@ -79,7 +79,7 @@ void blkfilter_unlock(void)
 	mutex_unlock(&blkfilter_mutex);
 }
 
-static void bf_ref_release(struct percpu_ref *ref)
+static void bf_ref_release(struct bf_ref *ref)
 {
 	complete(&container_of(ref, struct bf_entry, ref)->drained);
 }
@@ -119,10 +119,10 @@ static void bf_release(struct bf_entry *e)
 	synchronize_rcu();		/* no bio-path lookup returns @e */
 	flush_work(&e->work);		/* deferred bios still filtered */
 	WRITE_ONCE(e->dead, true);
-	percpu_ref_kill(&e->ref);
+	bf_ref_kill(&e->ref);
 	wait_for_completion(&e->drained);
 	flush_work(&e->work);		/* deferred meanwhile: passed down */
-	percpu_ref_exit(&e->ref);
+	bf_ref_exit(&e->ref);
 
 	pr_info("filter \"%s\" detached from %pg\n", e->ops->name, e->bdev);
 	e->ops->detach(e->flt);
@@ -257,8 +257,7 @@ int blkfilter_attach(struct block_device *bdev, const char *name,
 	e = kzalloc(sizeof(*e), GFP_KERNEL);
 	if (!e)
 		return -ENOMEM;
-	ret = percpu_ref_init(&e->ref, bf_ref_release, PERCPU_REF_ALLOW_REINIT,
-			      GFP_KERNEL);
+	ret = bf_ref_init(&e->ref, bf_ref_release, GFP_KERNEL);
 	if (ret)
 		goto out_free_entry;
 	init_completion(&e->drained);
@@ -323,7 +322,7 @@ out_unlock:
 	mutex_unlock(&blkfilter_mutex);
 	bdev_thaw(bdev);
 out_exit_ref:
-	percpu_ref_exit(&e->ref);
+	bf_ref_exit(&e->ref);
 out_free_entry:
 	kfree(e);
 	return ret;

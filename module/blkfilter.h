@@ -160,7 +160,6 @@ void blkfilter_assert_locked(void);
 int blkfilter_freeze(struct blkfilter *flt);
 int blkfilter_freeze_set(struct blkfilter **flts, int n);
 void blkfilter_prepare_freeze(struct blkfilter *flt);
-void blkfilter_wait_prepared(struct blkfilter *flt);
 void blkfilter_end_prepare(struct blkfilter *flt);
 void blkfilter_unfreeze(struct blkfilter *flt);
 

@@ -165,7 +165,7 @@ void bf_write_endio(struct bio *bio)
 	bio->bi_private = w->private;
 	bf_write_free(w);
 	bio_endio(bio);
-	percpu_ref_put(&e->ref);	/* last: @e may go right after */
+	bf_ref_put(&e->ref);	/* last: @e may go right after */
 }
 
 /*
@@ -218,7 +218,7 @@ static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 			rcu_read_unlock();
 			return false;
 		}
-		if (percpu_ref_tryget_live(&found->ref)) {
+		if (bf_ref_tryget_live(&found->ref)) {
 			rcu_read_unlock();
 			break;
 		}
@@ -257,7 +257,7 @@ static bool bf_filter_bio(struct bf_entry *e, struct bio *bio)
 bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio)
 {
 	if (e->ops->submit_bio(e->flt, bio)) {
-		percpu_ref_put(&e->ref);
+		bf_ref_put(&e->ref);
 		return true;
 	}
 	if (bf_counts_until_done(bio)) {
@@ -274,10 +274,10 @@ bool blkfilter_offer_bio(struct bf_entry *e, struct bio *bio)
 		if (bf_hook_write(e, bio, gfp))
 			return false;	/* the hook holds the reference */
 		bf_defer(e, bio);	/* no memory without waiting */
-		percpu_ref_put(&e->ref);
+		bf_ref_put(&e->ref);
 		return true;
 	}
-	percpu_ref_put(&e->ref);
+	bf_ref_put(&e->ref);
 	return false;			/* a read: the caller passes it down */
 }
 

@@ -19,20 +19,24 @@
 unsigned long blkfilter_unfreeze_seq;
 DECLARE_WAIT_QUEUE_HEAD(blkfilter_unfreeze_wq);
 
-/* Stop new bios from entering the filter of @e; they wait from now on. */
+/*
+ * Stop new bios from entering the filter of @e; they wait from now on.  A
+ * filter in per-CPU mode waits here for an expedited grace period (see
+ * blkfilter_ref.c); a prepared one (blkfilter_prepare_freeze()) does not.
+ */
 static void bf_freeze_start(struct bf_entry *e)
 {
 	lockdep_assert_held(&blkfilter_mutex);
 	reinit_completion(&e->drained);
 	WRITE_ONCE(e->frozen, true);
-	percpu_ref_kill(&e->ref);
+	bf_ref_kill(&e->ref);
 }
 
 /* Let bios into the filter of @e again, drained or not. */
 static void bf_freeze_end(struct bf_entry *e)
 {
 	lockdep_assert_held(&blkfilter_mutex);
-	percpu_ref_resurrect(&e->ref);
+	bf_ref_resurrect(&e->ref);
 	WRITE_ONCE(e->frozen, false);
 	smp_wmb();	/* the state before the sequence that waiters test */
 	WRITE_ONCE(blkfilter_unfreeze_seq, blkfilter_unfreeze_seq + 1);
@@ -121,56 +125,39 @@ int blkfilter_freeze_set(struct blkfilter **flts, int n)
 }
 
 /**
- * blkfilter_prepare_freeze() - Make the next blkfilter_freeze() quick.
+ * blkfilter_prepare_freeze() - Make the next freezes of a filter quick.
  * @flt: An attached filter.
  *
- * Switches the count of callers inside the filter to atomic mode in the
- * background, so that a later freeze does not wait for an RCU grace period
- * (11 ms under emulation, a few on hardware) inside the caller's freeze
- * window.  Meanwhile each bio pays an atomic increment and decrement.
- * blkfilter_end_prepare() switches back.
+ * Switches the count of the filter's users to atomic mode now, so that
+ * blkfilter_freeze() and blkfilter_freeze_set() need no grace period
+ * inside the caller's freeze window.  The switch waits for an expedited
+ * RCU grace period (IPIs: microseconds on a small machine, more on one
+ * with hundreds of CPUs; see blkfilter_ref.c), not for a normal one (3
+ * jiffies and more).  Until blkfilter_end_prepare() each bio pays an
+ * atomic increment and decrement of one shared counter.
  *
- * Context: blkfilter_lock() held; may sleep briefly.
+ * Context: blkfilter_lock() held; may sleep.
  */
 void blkfilter_prepare_freeze(struct blkfilter *flt)
 {
 	struct bf_entry *e = flt->priv;
 
 	lockdep_assert_held(&blkfilter_mutex);
-	percpu_ref_switch_to_atomic(&e->ref, NULL);
-}
-
-/**
- * blkfilter_wait_prepared() - Wait until blkfilter_prepare_freeze() is done.
- * @flt: An attached filter, prepared.
- *
- * The switch to atomic mode waits for an RCU grace period in the
- * background; a freeze before it is over waits for the rest of it.  A
- * caller that is about to freeze file systems waits here instead, so that
- * the grace period is not spent with file systems or filters frozen.
- *
- * Context: blkfilter_lock() held; may sleep (up to a grace period).
- */
-void blkfilter_wait_prepared(struct blkfilter *flt)
-{
-	struct bf_entry *e = flt->priv;
-
-	lockdep_assert_held(&blkfilter_mutex);
-	percpu_ref_switch_to_atomic_sync(&e->ref);
+	bf_ref_switch_to_atomic_sync(&e->ref);
 }
 
 /**
  * blkfilter_end_prepare() - Undo blkfilter_prepare_freeze().
  * @flt: An attached filter, frozen or not.
  *
- * Context: blkfilter_lock() held; may sleep briefly.
+ * Context: blkfilter_lock() held.
  */
 void blkfilter_end_prepare(struct blkfilter *flt)
 {
 	struct bf_entry *e = flt->priv;
 
 	lockdep_assert_held(&blkfilter_mutex);
-	percpu_ref_switch_to_percpu(&e->ref);
+	bf_ref_switch_to_percpu(&e->ref);
 }
 
 /**

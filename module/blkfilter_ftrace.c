@@ -92,7 +92,7 @@ static void notrace bf_submit_bio_cb(unsigned long ip, unsigned long parent_ip,
 	preempt_disable_notrace();	/* RCU read side for the lookup */
 	e = bf_lookup(bio->bi_bdev);
 	if (e && (op_is_write(bio_op(bio)) || !e->ops->writes_only)) {
-		if (READ_ONCE(e->dead) || !percpu_ref_tryget_live(&e->ref))
+		if (READ_ONCE(e->dead) || !bf_ref_tryget_live(&e->ref))
 			e = NULL;	/* the slow path sorts it out */
 		else if (blkfilter_pass_write(e, bio))
 			goto out;	/* passes, its completion hooked */

@@ -21,7 +21,8 @@
 
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
-#include <linux/percpu-refcount.h>
+#include <linux/rcupdate.h>
+#include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/workqueue.h>
 #include <linux/spinlock.h>
@@ -29,6 +30,90 @@
 #include <linux/wait.h>
 #include <linux/percpu.h>
 #include "blkfilter.h"
+
+/* struct bf_ref.state: 0 is per-CPU mode, live */
+#define BF_REF_ATOMIC	1UL	/* counted in @count */
+#define BF_REF_DEAD	2UL	/* killed: gets fail (always with BF_REF_ATOMIC) */
+
+/**
+ * struct bf_ref - Count of the users of a filter entry (blkfilter_ref.c).
+ * @state: 0 (per-CPU mode, live), or BF_REF_ATOMIC, with BF_REF_DEAD
+ *	once killed.  Read by every get and put, written by the mode changes.
+ * @pcpu: Per-CPU mode: gets minus puts on each CPU; written only by the
+ *	CPU it belongs to, never reset.
+ * @count: Atomic mode: the base (1 until killed) plus the users; also
+ *	holds what was counted in atomic mode while in per-CPU mode.
+ * @folded: The sum of @pcpu already added into @count.
+ * @want_atomic: bf_ref_switch_to_atomic_sync() asked for atomic mode:
+ *	bf_ref_resurrect() keeps it.
+ * @release: Called when @count drops to zero after bf_ref_kill().
+ */
+struct bf_ref {
+	unsigned long state;
+	unsigned long __percpu *pcpu;
+	atomic_long_t count;
+	unsigned long folded;
+	bool want_atomic;
+	void (*release)(struct bf_ref *ref);
+};
+
+int bf_ref_init(struct bf_ref *ref, void (*release)(struct bf_ref *ref),
+		gfp_t gfp);
+void bf_ref_exit(struct bf_ref *ref);
+void bf_ref_switch_to_atomic_sync(struct bf_ref *ref);
+void bf_ref_switch_to_percpu(struct bf_ref *ref);
+void bf_ref_kill(struct bf_ref *ref);
+void bf_ref_resurrect(struct bf_ref *ref);
+void bf_ref_put_atomic(struct bf_ref *ref);
+
+/*
+ * bf_ref_tryget_live() - Become a user of @ref unless it is killed.
+ * Context: any.  Return: true if the caller holds a reference now.
+ *
+ * Per-CPU mode: one this-CPU increment, no shared cache line written.
+ * The read of @state and the change of the count are one RCU read-side
+ * critical section: the switch to atomic mode waits for it.
+ */
+static inline bool bf_ref_tryget_live(struct bf_ref *ref)
+{
+	unsigned long state;
+	bool ret = true;
+
+	rcu_read_lock();
+	state = READ_ONCE(ref->state);
+	if (likely(!state)) {
+		this_cpu_inc(*ref->pcpu);
+	} else if (state & BF_REF_DEAD) {
+		ret = false;
+	} else {
+		/* pairs with the release stores of the state: the bias */
+		smp_acquire__after_ctrl_dep();
+		/* zero: killed meanwhile and drained, stay out */
+		ret = atomic_long_inc_not_zero(&ref->count);
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * bf_ref_put() - Drop a reference taken by bf_ref_tryget_live().
+ * Context: any, hard interrupts included (write completions).  @ref may
+ * be freed by ->release as soon as this returns.
+ */
+static inline void bf_ref_put(struct bf_ref *ref)
+{
+	unsigned long state;
+
+	rcu_read_lock();
+	state = READ_ONCE(ref->state);
+	if (likely(!state)) {
+		this_cpu_dec(*ref->pcpu);
+	} else {
+		smp_acquire__after_ctrl_dep();
+		bf_ref_put_atomic(ref);
+	}
+	rcu_read_unlock();
+}
 
 /**
  * struct bf_entry - Layer-private state of one attached filter.
@@ -39,8 +124,9 @@
  * @ops: The filter's operations.
  * @bdev: The filtered device, pinned with get_device() while attached.
  * @disk: @bdev's disk, compared (never dereferenced) by the removal hooks.
- * @ref: Held by every caller of ops->submit_bio.  Killed by freeze and
- *	detach; @drained completes when it reaches zero.
+ * @ref: Held by every caller of ops->submit_bio and by every write that
+ *	passed the filter until it completes.  Killed by freeze and detach;
+ *	@drained completes when it reaches zero.
  * @drained: See @ref.
  * @pinned: The entry holds a reference on ops->owner (BLKFILTER_ATTACH,
  *	or blkfilter_attach() with @pin_module).  Set at attach, never
@@ -63,7 +149,7 @@ struct bf_entry {
 	const struct blkfilter_operations *ops;
 	struct block_device *bdev;
 	struct gendisk *disk;
-	struct percpu_ref ref;
+	struct bf_ref ref;
 	struct completion drained;
 	bool pinned;
 	bool frozen;

@@ -13,7 +13,6 @@
 #include <linux/module.h>
 #include <linux/blkdev.h>
 #include <linux/hashtable.h>
-#include <linux/percpu-refcount.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include "blkfilter.h"
@@ -41,11 +40,11 @@ static void bf_gc_work_fn(struct work_struct *work)
 	mutex_lock(&blkfilter_mutex);
 	hash_for_each_safe(blkfilter_hash, bkt, tmp, e, hnode) {
 		if (READ_ONCE(e->media_changed) &&
-		    percpu_ref_tryget_live(&e->ref)) {
+		    bf_ref_tryget_live(&e->ref)) {
 			WRITE_ONCE(e->media_changed, false);
 			if (e->ops->media_changed)
 				e->ops->media_changed(e->flt);
-			percpu_ref_put(&e->ref);
+			bf_ref_put(&e->ref);
 		}
 		if (!READ_ONCE(e->dying) && !blkfilter_entry_gone(e))
 			continue;
@@ -81,9 +80,9 @@ static void notrace bf_media_changed(struct bf_entry *e)
 {
 	if (!e->ops->media_changed)
 		return;
-	if (percpu_ref_tryget_live(&e->ref)) {
+	if (bf_ref_tryget_live(&e->ref)) {
 		e->ops->media_changed(e->flt);
-		percpu_ref_put(&e->ref);
+		bf_ref_put(&e->ref);
 		return;
 	}
 	WRITE_ONCE(e->media_changed, true);

@@ -155,12 +155,9 @@ static void snapshot_member_stop(struct snapshot_member *m)
 }
 
 /* Take a member out of its snapshot and free it. */
-static void snapshot_member_remove(struct snapshot *s,
-				   struct snapshot_member *m)
+static void snapshot_member_remove(struct snapshot_member *m)
 {
 	blkfilter_assert_locked();
-	if (m->tracker->attached && !s->taken)
-		blkfilter_end_prepare(&m->tracker->filter);
 	snapshot_member_stop(m);
 	list_del(&m->link);
 	m->tracker->snapshot = NULL;
@@ -203,7 +200,7 @@ int snapshot_destroy(const uuid_t *id)
 	if (!list_empty(&s->members))
 		module_put(THIS_MODULE);	/* see snapshot_add_device() */
 	list_for_each_entry_safe(m, tmp, &s->members, link)
-		snapshot_member_remove(s, m);
+		snapshot_member_remove(m);
 	blkfilter_unlock();
 	event_queue_kill(s->events);
 	pr_info("snapshot %pUb destroyed\n", &s->id);
@@ -258,8 +255,6 @@ int snapshot_add_device(const uuid_t *id, struct tracker *tracker)
 		m->tracker = tracker;
 		tracker->snapshot = s;
 		list_add_tail(&m->link, &s->members);
-		/* TAKE's freeze window should not wait for a grace period */
-		blkfilter_prepare_freeze(&tracker->filter);
 	}
 	snapshot_put(s);
 	return ret;

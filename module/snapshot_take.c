@@ -32,6 +32,8 @@
  * @order: The order in which phase 2 freezes the file systems.
  * @frozen: @order[0..@frozen) are frozen.
  * @flts: The order in which phase 3 freezes the filters.
+ * @prepared: The filters of @members[0..@prepared) are prepared for a
+ *	quick freeze (blkfilter_prepare_freeze()).
  */
 struct take {
 	struct snapshot *s;
@@ -42,6 +44,7 @@ struct take {
 	struct snapshot_member **order;
 	int frozen;
 	struct blkfilter **flts;
+	int prepared;
 };
 
 static inline struct block_device *take_bdev(struct snapshot_member *m)
@@ -64,12 +67,29 @@ static void take_free(struct take *tk)
 }
 
 /*
+ * Undo the blkfilter_prepare_freeze() of phase 1 on the members still
+ * attached (a detached one's filter is gone): their bios count per CPU
+ * again.
+ */
+static void take_end_prepare(struct take *tk)
+{
+	struct tracker *t;
+
+	blkfilter_assert_locked();
+	while (tk->prepared > 0) {
+		t = tk->members[--tk->prepared]->tracker;
+		if (t->attached)
+			blkfilter_end_prepare(&t->filter);
+	}
+}
+
+/*
  * Phase 1, under blkfilter_lock(): check the members, create their
- * diff_areas (which pin the trackers and devices), wait for the grace
- * period of snapshotadd's switch of each filter reference to atomic mode
- * (so that no freeze waits for it) and mark the snapshot "taking", so that
- * DESTROY and snapshotadd leave it alone while the file systems are frozen
- * without the lock.
+ * diff_areas (which pin the trackers and devices), switch each member's
+ * filter reference to atomic mode (an expedited grace period each, before
+ * anything is frozen, so that no freeze of phase 3 waits for one) and
+ * mark the snapshot "taking", so that DESTROY and snapshotadd leave it
+ * alone while the file systems are frozen without the lock.
  */
 static int take_prepare_locked(struct take *tk)
 {
@@ -110,8 +130,9 @@ static int take_prepare_locked(struct take *tk)
 			return PTR_ERR(da);
 		tk->members[i] = m;
 		tk->areas[i++] = da;
-		/* the grace period of snapshotadd's switch, before any freeze */
-		blkfilter_wait_prepared(&m->tracker->filter);
+		/* the grace period of the switch, before any freeze */
+		blkfilter_prepare_freeze(&m->tracker->filter);
+		tk->prepared = i;
 	}
 	s->taking = true;
 	return 0;
@@ -123,6 +144,8 @@ static int take_prepare(struct take *tk)
 
 	blkfilter_lock();
 	ret = take_prepare_locked(tk);
+	if (ret)
+		take_end_prepare(tk);
 	blkfilter_unlock();
 	return ret;
 }
@@ -142,6 +165,8 @@ static struct block_device *take_loop_backing(struct block_device *bdev)
 	char *buf;
 	ssize_t len;
 
+	if (MAJOR(bdev->bd_dev) != LOOP_MAJOR)
+		return NULL;	/* no sysfs lookup (20 us) for the others */
 	buf = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!buf)
 		return NULL;
@@ -352,11 +377,9 @@ static int take_switch_locked(struct take *tk)
 		else
 			take_install(tk);
 	}
-	for (i = 0; i < tk->n; i++) {
+	for (i = 0; i < tk->n; i++)
 		blkfilter_unfreeze(&tk->members[i]->tracker->filter);
-		if (!ret)
-			blkfilter_end_prepare(&tk->members[i]->tracker->filter);
-	}
+	take_end_prepare(tk);
 	/* the write maps catch up with writes running (even after a failure) */
 	for (i = 0; i < tk->n; i++)
 		tracker_cbt_finish(tk->members[i]->tracker);
@@ -377,6 +400,7 @@ static int take_switch(struct take *tk)
 static void take_end(struct take *tk, bool taken)
 {
 	blkfilter_lock();
+	take_end_prepare(tk);	/* phase 2 or 3 failed before unfreezing */
 	tk->s->taking = false;
 	tk->s->taken = taken;
 	blkfilter_unlock();

@@ -80,14 +80,14 @@ static long prof;
 
 /* TAKE, wall time (its waits are the point) */
 static const char *const take_funcs[] = {
-	"snapshot_take", "take_prepare", "blkfilter_wait_prepared",
+	"snapshot_take", "take_prepare", "blkfilter_prepare_freeze",
 	"diff_area_create", "take_freeze_fs", "tracker_cbt_prepare",
 	"cbt_map_switch_prepare", "blkfilter_freeze_set", "tracker_cbt_switch",
 	"cbt_map_switch", "image_create", "device_add_disk",
 	"tracker_cbt_finish", "cbt_map_switch_finish", "blkfilter_unfreeze",
 	"synchronize_rcu", "synchronize_rcu_expedited", "flush_work",
 	"vzalloc", "vfree", "__vmalloc_node_range", "cbt_map_catch_up_work",
-	"percpu_ref_switch_to_atomic_sync", "schedule", NULL
+	"bf_ref_switch_to_atomic_sync", "schedule", NULL
 };
 
 /* the writer's path and the copy-on-write of blksnap and of VAL-7.0 */

@@ -69,7 +69,8 @@ static const char *const take_funcs[] = {
 	"bdev_thaw", "thaw_bdev", "thaw_super",
 	"image_create", "device_add_disk", "add_disk_fwnode",
 	"blksnap_alloc_disk", "__blk_alloc_disk", "synchronize_rcu",
-	"percpu_ref_switch_to_percpu", "percpu_ref_switch_to_atomic",
+	"blkfilter_prepare_freeze", "bf_ref_switch_to_atomic_sync",
+	"bf_ref_switch_to_percpu", "bf_ref_kill", "synchronize_rcu_expedited",
 	"vprintk_emit", "take_loop_backing", "filp_open", NULL
 };
 
