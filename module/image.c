@@ -466,7 +466,7 @@ static void image_free_disk(struct gendisk *disk)
 		ida_free(&image_minors, img->minor);
 	/* no new run starts: the per-CPU counts only go down, 0 is final */
 	while (image_inflight(img))
-		msleep(1);
+		usleep_range(1000, 2000);
 	smp_mb();	/* the count, then the memory its completions used */
 	diff_area_put(img->da);
 	free_percpu(img->inflight);
