@@ -908,6 +908,7 @@ static void col_floor(void)
 	CHECK(dm_create("bench_cfloor", "linear", devsize >> 9, "/dev/ram0 0",
 			path, sizeof(path)));
 	CHECK(wait_for_node(path));
+	settle();
 	v = v_randn(path, 0, C, cq, col_ops, 22);
 	col_run(COL_NONE, S_LIN4, v,
 		v_randn("/dev/ram2", 0, C, cq, col_ops, 22));
@@ -965,7 +966,6 @@ static void col_phase(int col)
 	}
 	switch (col) {
 	case COL_NONE:
-		col_floor();
 		snprintf(params, sizeof(params), "/dev/ram4 /dev/ram5 N %llu",
 			 (unsigned long long)(chunk >> 9));
 		seq = now_s();
@@ -980,6 +980,7 @@ static void col_phase(int col)
 		col_snapshot(col, org, img);
 		CHECK(dm_remove("bench_corg"));
 		CHECK(dm_remove("bench_ccow"));
+		col_floor();
 		break;
 	case COL_BLKSNAP:
 		take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
@@ -1104,7 +1105,10 @@ static const char *const img_funcs[] = {
 	"blkdev_read_iter", "image_submit_bio", "image_read",
 	"image_read_piece", "image_read_endio", "image_work_fn",
 	"image_bio_do", "image_piece_io", "submit_bio_wait", "brd_submit_bio",
-	"bio_alloc_clone", "rwsem_down_read_slowpath", NULL
+	"bio_alloc_clone", "rwsem_down_read_slowpath",
+	"image_map_chunk", "image_clone_endio", "image_remap_endio",
+	"diff_area_find_chunk", "bio_split", "bio_put", "bio_associate_blkg",
+	"submit_bio_noacct", "bio_endio", NULL
 };
 
 static const char *const take_funcs[] = {
@@ -1165,6 +1169,23 @@ static void profiles(int cfd)
 	v = seq1m_once(img, 0, 0, rsize);
 	prof_end("SR1c");
 	printf("# profile SR1c ran at %.0f MiB/s traced\n", v);
+	{
+		/* 4k random image reads: untouched (C), copied (A, by FW4) */
+		uint64_t *o = offs_random(2 * rsize, rsize, 4096, 8192, 5);
+		struct io_res r;
+
+		prof_begin(img_funcs);
+		CHECK(io_run(img, 0, 4096, o, 8192, threads, &r));
+		prof_end("IR4u");
+		printf("# profile IR4u ran at %.0f IOPS traced\n", r.iops);
+		free(o);
+		o = offs_random(0, rsize, 4096, 8192, 6);
+		prof_begin(img_funcs);
+		CHECK(io_run(img, 0, 4096, o, 8192, threads, &r));
+		prof_end("IR4c");
+		printf("# profile IR4c ran at %.0f IOPS traced\n", r.iops);
+		free(o);
+	}
 	CHECK(snap_destroy(cfd, &id));
 	CHECK(bf_detach(fd));
 	/*
