@@ -18,10 +18,11 @@
  * Reads are served from the image's submit_bio without a worker, in runs:
  * chunks whose data lie next to each other on one device (neighbouring
  * untouched chunks, copies stored one after the other), each chunk's lock
- * taken shared.  A read that is one run (any read within a chunk) is
- * remapped in place, its completion hooked; a longer one goes down as one
- * clone per run, chained to it.  The completion checks the state again,
- * releases the run's locks and completes the read (or its share of it).
+ * taken shared.  The read's last run (its only one when it lies within a
+ * chunk) is the read itself, remapped in place with its completion
+ * hooked; each run before it goes down as a clone chained to it.  A
+ * run's completion checks the state again, releases its locks and
+ * completes the read (or its share of it).
  * Writes (which copy the chunk first and so wait for I/O, which
  * inside the block layer's submission would deadlock) and REQ_NOWAIT reads
  * (which must not sleep on a chunk lock) go to a worker.
@@ -238,8 +239,8 @@ struct image_clone {
 };
 
 /*
- * A read remapped in place (the whole bio one run): its own completion,
- * saved while ours runs.
+ * A read remapped in place (its last run): its own completion, saved
+ * while ours runs.
  */
 struct image_remap {
 	struct image_run run;
@@ -318,8 +319,10 @@ static bool image_map_chunk(struct diff_area *da, unsigned long nr,
 /*
  * Serve a read in the submitter's context, run by run (see struct
  * image_run), each run's chunk locks held shared until its I/O completes.
- * A bio that is one run is remapped in place; otherwise each run is a
- * clone completing the bio (chained: the bio ends with its last run).
+ * The last run (the only one of most reads) is the bio itself, remapped in
+ * place; each run before it is a clone chained to the bio.  The bio's
+ * hooked completion runs once all are done (bio_endio() counts them), so
+ * the last run's locks may be held a little longer than its own I/O.
  * Runs never reach DIFF_AREA_LOCKS chunks: their locks are distinct.
  */
 static void image_read(struct image *img, struct bio *bio)
@@ -330,7 +333,6 @@ static void image_read(struct image *img, struct bio *bio)
 	struct block_device *bdev, *next_bdev;
 	sector_t sector, next_sector, len;
 	bool held = false;	/* chunk @nr locked and mapped to next_* */
-	bool first = true;
 	struct image_clone *ic;
 	struct image_remap *rm;
 	struct bio *clone;
@@ -361,7 +363,7 @@ static void image_read(struct image *img, struct bio *bio)
 			len += chunk;
 			count++;
 		}
-		if (first && len >= bio_sectors(bio)) {
+		if (len >= bio_sectors(bio)) {	/* the last run: in place */
 			rm = kmem_cache_alloc(image_remap_cache,
 					      GFP_NOWAIT | __GFP_NOWARN);
 			if (rm) {
@@ -399,7 +401,6 @@ static void image_read(struct image *img, struct bio *bio)
 		bio_inc_remaining(bio);		/* for the next run */
 		submit_bio_noacct(clone);
 		nr += count;
-		first = false;
 	}
 
 out_fail_run:
