@@ -768,7 +768,7 @@ static const char *const col_name[NCOL] = { "dm-snapshot", "blksnap",
 static const char *const col_id[NCOL] = { "dm", "blksnap", "VAL" };
 
 enum { S_HOOK, S_CBT4, S_CBT1, S_ORD4, S_IMG4U, S_IMG1U, S_IMG4C, S_IMG1C,
-       S_FW4C, S_FW4R, S_FW1, S_RW4, S_TAKE, S_LIN4, S_LIN1, NSCEN };
+       S_FW4C, S_FW4R, S_FW1, S_RW4, S_TAKE, S_LIN4, S_LIN1, S_STR1, NSCEN };
 static const char *const scen_what[NSCEN] = {
 	"module loaded, nothing attached: 4k randwrite",
 	"CBT only (attached): 4k randwrite",
@@ -785,10 +785,11 @@ static const char *const scen_what[NSCEN] = {
 	"TAKE ioctl (ms)",
 	"dm-linear floor: 4k randread",
 	"dm-linear floor: 1M seqread",
+	"dm-striped floor (4 x chunk): 1M seqread",
 };
 static const char *const scen_id[NSCEN] = {
 	"hook4", "cbt4", "cbt1", "ord4", "img4u", "img1u", "img4c", "img1c",
-	"fw4c", "fw4r", "fw1", "rw4", "take", "lin4", "lin1",
+	"fw4c", "fw4r", "fw1", "rw4", "take", "lin4", "lin1", "str1",
 };
 
 /* Raw device loaded vs not loaded, per column (1 without a module). */
@@ -811,7 +812,7 @@ static void col_run(int col, int s, struct variant subj, struct variant raw)
 	rrate = v[1].bs == MIB ? mibs(&v[1]) : iops(&v[1]);
 	rate = v[0].bs == MIB ? mibs(&v[0]) : iops(&v[0]);
 	snprintf(id, sizeof(id), "C.%s.%s", scen_id[s], col_id[col]);
-	if (s == S_LIN4 || s == S_LIN1)
+	if (s >= S_LIN4)
 		snprintf(what, sizeof(what), "%s vs raw", scen_what[s]);
 	else
 		snprintf(what, sizeof(what), "%s: %s vs raw", col_name[col],
@@ -901,8 +902,9 @@ static void col_snapshot(int col, const char *org, const char *img)
  */
 static void col_floor(void)
 {
+	unsigned long long q = devsize / 4 >> 9;	/* sectors */
 	uint64_t C = 3 * cq;
-	char path[64];
+	char path[64], params[160];
 	struct variant v;
 
 	CHECK(dm_create("bench_cfloor", "linear", devsize >> 9, "/dev/ram0 0",
@@ -915,6 +917,20 @@ static void col_floor(void)
 	v = v_seq(path, 0, C, cq, 1);
 	col_run(COL_NONE, S_LIN1, v, v_seq("/dev/ram2", 0, C, cq, 1));
 	CHECK(dm_remove("bench_cfloor"));
+	/*
+	 * 1 MiB reads of copied chunks stored apart: a bio per chunk.  Its
+	 * floor: dm-striped, four stripes of a chunk over four quarters of
+	 * the origin, which cuts a 1 MiB read into four clones as well.
+	 */
+	snprintf(params, sizeof(params), "4 %llu /dev/ram0 0 /dev/ram0 %llu /dev/ram0 %llu /dev/ram0 %llu",
+		 (unsigned long long)(chunk >> 9), q, 2 * q, 3 * q);
+	CHECK(dm_create("bench_cstripe", "striped", devsize >> 9, params,
+			path, sizeof(path)));
+	CHECK(wait_for_node(path));
+	settle();
+	v = v_seq(path, 0, C, cq, 1);
+	col_run(COL_NONE, S_STR1, v, v_seq("/dev/ram2", 0, C, cq, 1));
+	CHECK(dm_remove("bench_cstripe"));
 }
 
 /* Scenarios without a snapshot, then with one; @col's module is loaded. */
