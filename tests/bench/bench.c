@@ -26,7 +26,7 @@
  *
  * Env: BENCH_ROUNDS (7), BENCH_MIB (384), BENCH_THREADS (4), BENCH_PASSES (4),
  *      BENCH_OPS (32768 random 4k I/Os per run), BENCH_SKIP_P5 (0),
- *      BENCH_PROFILE (1: function_graph profiles of FW4/FW1/SR1/TAKE at the end),
+ *      BENCH_PROFILE (1: function_graph profiles of FW4/FW1/SR1/IR4/TAKE at the end),
  *      BENCH_COLUMNS (1: rounds of the dm-snapshot / VAL-7.0 / blksnap
  *      columns, see columns(); 0: none), BENCH_COL_OPS (8192 4k I/Os).
  */
@@ -1072,7 +1072,7 @@ static void columns(int rounds)
 		static const int order[NCOL] = { COL_NONE, COL_VAL, COL_BLKSNAP };
 
 		if (s == S_LIN4)
-			printf("T|stacking floor of the image rows: dm-linear over the origin, no module loaded\n");
+			printf("T|stacked-driver floors of the image rows: dm over the origin, no module loaded\n");
 		printf("T|%-46s", scen_what[s]);
 		for (c = 0; c < NCOL; c++) {
 			char id[24];
