@@ -24,8 +24,9 @@
  * run's completion checks the state again, releases its locks and
  * completes the read (or its share of it).
  * Writes (which copy the chunk first and so wait for I/O, which
- * inside the block layer's submission would deadlock) and REQ_NOWAIT reads
- * (which must not sleep on a chunk lock) go to a worker.
+ * inside the block layer's submission would deadlock), REQ_NOWAIT reads
+ * (which must not sleep on a chunk lock) and reads over more chunks than
+ * there are chunk locks go to a worker.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -323,7 +324,8 @@ static bool image_map_chunk(struct diff_area *da, unsigned long nr,
  * place; each run before it is a clone chained to the bio.  The bio's
  * hooked completion runs once all are done (bio_endio() counts them), so
  * the last run's locks may be held a little longer than its own I/O.
- * Runs never reach DIFF_AREA_LOCKS chunks: their locks are distinct.
+ * The caller sends it no read over more than DIFF_AREA_LOCKS chunks: the
+ * locks taken are distinct.
  */
 static void image_read(struct image *img, struct bio *bio)
 {
@@ -352,7 +354,7 @@ static void image_read(struct image *img, struct bio *bio)
 		sector += in;
 		len = chunk - in;
 		count = 1;
-		while (len < bio_sectors(bio) && count < DIFF_AREA_LOCKS - 1) {
+		while (len < bio_sectors(bio)) {
 			if (!image_map_chunk(da, nr + count, &next_bdev,
 					     &next_sector))
 				goto out_fail_run;
@@ -428,7 +430,17 @@ static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
 		bio_endio(bio);
 		return SUBMIT_BIO_RET_NONE;
 	}
-	if (bio_op(bio) == REQ_OP_READ && !(bio->bi_opf & REQ_NOWAIT)) {
+	/*
+	 * image_read() holds the locks of all the chunks of a read until the
+	 * submission returns: they must be distinct locks (a second shared
+	 * hold of one lock would wait behind a writer waiting for the first).
+	 * Reads over more chunks than there are locks (only from buffers of
+	 * huge pages) go to the worker, one chunk at a time.
+	 */
+	if (bio_op(bio) == REQ_OP_READ && !(bio->bi_opf & REQ_NOWAIT) &&
+	    diff_area_chunk_nr(img->da, bio_end_sector(bio) - 1) -
+	    diff_area_chunk_nr(img->da, bio->bi_iter.bi_sector) <
+	    DIFF_AREA_LOCKS) {
 		image_read(img, bio);
 		return SUBMIT_BIO_RET_NONE;
 	}
