@@ -15,13 +15,18 @@
  * image bio succeeds only if the snapshot was still intact after its last
  * piece of I/O completed (see image_piece()).
  *
- * Reads are served from the image's submit_bio without a worker: split at
- * chunk borders, each piece takes its chunk's lock shared and goes down as
- * a clone remapped to the storage region or to the original; the clone's
- * completion checks the state again, releases the lock and completes the
- * piece.  Writes (which copy the chunk first and so wait for I/O, which
- * inside the block layer's submission would deadlock) and REQ_NOWAIT reads
- * (which must not sleep on a chunk lock) go to a worker.
+ * Reads are served from the image's submit_bio without a worker, in runs:
+ * chunks whose data lie next to each other on one device (neighbouring
+ * untouched chunks, copies stored one after the other), each chunk's lock
+ * taken shared.  The read's last run (its only one when it lies within a
+ * chunk) is the read itself, remapped in place with its completion
+ * hooked; each run before it goes down as a clone chained to it.  A
+ * run's completion checks the state again, releases its locks and
+ * completes the read (or its share of it).
+ * Writes (which copy the chunk first and so wait for I/O, which
+ * inside the block layer's submission would deadlock), REQ_NOWAIT reads
+ * (which must not sleep on a chunk lock) and reads over more chunks than
+ * there are chunk locks go to a worker.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
@@ -31,7 +36,8 @@
 #include <linux/sched/mm.h>
 #include <linux/xarray.h>
 #include <linux/workqueue.h>
-#include <linux/wait_bit.h>
+#include <linux/delay.h>
+#include <linux/percpu.h>
 #include <linux/blksnap.h>
 #include "blkfilter.h"
 #include "cbt_map.h"
@@ -48,8 +54,9 @@
  * @bio_lock: Protects @bios.
  * @bios: Image bios waiting for @work.
  * @work: Serves image bios outside the submitter's context.
- * @inflight: Read clones on their way; ->free_disk waits for none before
- *	it drops the diff_area reference their completions use.
+ * @inflight: Read runs on their way, per CPU (a run may end on another CPU
+ *	than it started: only the sum means anything); ->free_disk waits for
+ *	none before it drops the diff_area reference their completions use.
  *
  * Lifetime: image_create() adds the disk; image_destroy() deletes it and
  * drops the creator's reference on it.  The block layer keeps the disk
@@ -64,16 +71,15 @@ struct image {
 	spinlock_t bio_lock;		/* protects @bios */
 	struct bio_list bios;
 	struct work_struct work;
-	atomic_t inflight;
+	long __percpu *inflight;
 };
 
 static struct workqueue_struct *image_wq;
 
 /*
- * Bios of the read path: pieces split at chunk borders and the clones sent
- * down.  Two sets with rescuers, as one submission allocates from both.
+ * Clones of the read path, one per run of a read that is not remapped in
+ * place, struct image_clone (the run in the front pad).
  */
-static struct bio_set image_split_set;
 static struct bio_set image_clone_set;
 
 /*
@@ -211,87 +217,203 @@ static void image_work_fn(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-/*
- * A read clone completed: if the snapshot broke meanwhile the data may be
- * newer than the snapshot (see image_piece()), so the piece fails.
+/**
+ * struct image_run - What the completion of one run of a read needs.
+ * @img: The image (its state lives until no run is in flight).
+ * @nr: The run's first chunk.
+ * @count: Its number of chunks, each with its lock held shared.
+ *
+ * A run is a range of an image read whose chunks map to consecutive
+ * sectors of one device (untouched neighbours on the original, copies
+ * stored next to each other): it goes down as one bio.
  */
-static void image_read_endio(struct bio *clone)
-{
-	struct bio *piece = clone->bi_private;
-	struct image *img = piece->bi_bdev->bd_disk->private_data;
-	struct diff_area *da = img->da;
-	unsigned long nr = diff_area_chunk_nr(da, piece->bi_iter.bi_sector);
+struct image_run {
+	struct image *img;
+	unsigned long nr;
+	unsigned int count;
+};
 
-	piece->bi_status = clone->bi_status;
+/* A read clone with its run in the front pad of image_clone_set. */
+struct image_clone {
+	struct image_run run;
+	struct bio bio;
+};
+
+/*
+ * A read remapped in place (its last run): its own completion, saved
+ * while ours runs.
+ */
+struct image_remap {
+	struct image_run run;
+	bio_end_io_t *end_io;
+	void *private;
+};
+
+static struct kmem_cache *image_remap_cache;
+
+/*
+ * A run's I/O completed: if the snapshot broke meanwhile the data may be
+ * newer than the snapshot (see image_piece()), so it fails.  Then the
+ * chunk locks go.  Nothing here touches the image's state after the
+ * caller completes the image bio, but for the inflight count.
+ */
+static void image_run_done(const struct image_run *run, struct bio *bio)
+{
+	struct diff_area *da = run->img->da;
+	unsigned int i;
+
 	smp_mb();	/* the I/O's completion, then the state */
-	if (!piece->bi_status && diff_area_is_broken(da))
-		piece->bi_status = BLK_STS_IOERR;
-	up_read_non_owner(diff_area_chunk_lock(da, nr));
+	if (!bio->bi_status && diff_area_is_broken(da))
+		bio->bi_status = BLK_STS_IOERR;
+	for (i = 0; i < run->count; i++)
+		up_read_non_owner(diff_area_chunk_lock(da, run->nr + i));
+}
+
+static void image_clone_endio(struct bio *clone)
+{
+	struct image_clone *ic = container_of(clone, struct image_clone, bio);
+	struct bio *bio = clone->bi_private;
+	struct image *img = ic->run.img;
+
+	image_run_done(&ic->run, clone);
+	if (clone->bi_status && !bio->bi_status)
+		bio->bi_status = clone->bi_status;
 	bio_put(clone);
-	bio_endio(piece);
-	if (atomic_dec_and_test(&img->inflight))
-		wake_up_var(&img->inflight);
+	bio_endio(bio);
+	smp_mb();	/* all of the above, then the count (image_free_disk()) */
+	this_cpu_dec(*img->inflight);
+}
+
+static void image_remap_endio(struct bio *bio)
+{
+	struct image_remap *rm = bio->bi_private;
+	struct image *img = rm->run.img;
+
+	image_run_done(&rm->run, bio);
+	bio->bi_end_io = rm->end_io;
+	bio->bi_private = rm->private;
+	kmem_cache_free(image_remap_cache, rm);
+	bio_endio(bio);
+	smp_mb();	/* all of the above, then the count (image_free_disk()) */
+	this_cpu_dec(*img->inflight);
 }
 
 /*
- * Send one piece of a read (within one chunk) down as a clone, its chunk's
- * lock held shared until the clone completes.
+ * Take the lock of chunk @nr shared and map it: where its data is now.
+ * Return: false (lock released) if the snapshot is broken.
  */
-static void image_read_piece(struct image *img, struct bio *piece)
+static bool image_map_chunk(struct diff_area *da, unsigned long nr,
+			    struct block_device **bdev, sector_t *sector)
 {
-	struct diff_area *da = img->da;
-	sector_t pos = piece->bi_iter.bi_sector;
-	unsigned long nr = diff_area_chunk_nr(da, pos);
-	struct rw_semaphore *lock = diff_area_chunk_lock(da, nr);
-	struct block_device *bdev;
-	struct bio *clone;
-	sector_t sector;
-
-	down_read_non_owner(lock);
-	if (diff_area_is_broken(da))
-		goto out_fail;
-	if (diff_area_find_chunk(da, nr, &bdev, &sector)) {
-		sector += pos & (diff_area_chunk_sectors(da) - 1);
-	} else {
-		bdev = da->orig_bdev;	/* untouched: read the original */
-		sector = pos;
+	down_read_non_owner(diff_area_chunk_lock(da, nr));
+	if (diff_area_is_broken(da)) {
+		up_read_non_owner(diff_area_chunk_lock(da, nr));
+		return false;
 	}
-	clone = bio_alloc_clone(bdev, piece, GFP_NOIO, &image_clone_set);
-	if (!clone)
-		goto out_fail;
-	clone->bi_iter.bi_sector = sector;
-	clone->bi_private = piece;
-	clone->bi_end_io = image_read_endio;
-	atomic_inc(&img->inflight);
-	submit_bio_noacct(clone);
-	return;
-
-out_fail:
-	up_read_non_owner(lock);
-	bio_io_error(piece);
+	if (!diff_area_find_chunk(da, nr, bdev, sector)) {
+		*bdev = da->orig_bdev;	/* untouched: read the original */
+		*sector = (sector_t)nr << (da->chunk_shift - SECTOR_SHIFT);
+	}
+	return true;
 }
 
-/* Serve a read in the submitter's context, piece by piece. */
+/*
+ * Serve a read in the submitter's context, run by run (see struct
+ * image_run), each run's chunk locks held shared until its I/O completes.
+ * The last run (the only one of most reads) is the bio itself, remapped in
+ * place; each run before it is a clone chained to the bio.  The bio's
+ * hooked completion runs once all are done (bio_endio() counts them), so
+ * the last run's locks may be held a little longer than its own I/O.
+ * The caller sends it no read over more than DIFF_AREA_LOCKS chunks: the
+ * locks taken are distinct.
+ */
 static void image_read(struct image *img, struct bio *bio)
 {
 	struct diff_area *da = img->da;
 	sector_t chunk = diff_area_chunk_sectors(da);
-	struct bio *split;
-	sector_t len;
+	unsigned long nr = diff_area_chunk_nr(da, bio->bi_iter.bi_sector);
+	struct block_device *bdev, *next_bdev;
+	sector_t sector, next_sector, len;
+	bool held = false;	/* chunk @nr locked and mapped to next_* */
+	struct image_clone *ic;
+	struct image_remap *rm;
+	struct bio *clone;
+	unsigned int count;
 
 	for (;;) {
-		len = chunk - (bio->bi_iter.bi_sector & (chunk - 1));
-		if (bio_sectors(bio) <= len)
-			break;
-		split = bio_split(bio, len, GFP_NOIO, &image_split_set);
-		if (IS_ERR_OR_NULL(split)) {
-			bio_io_error(bio);
+		sector_t pos = bio->bi_iter.bi_sector;
+		sector_t in = pos & (chunk - 1);
+
+		if (held) {
+			bdev = next_bdev;
+			sector = next_sector;
+			held = false;
+		} else if (!image_map_chunk(da, nr, &bdev, &sector)) {
+			goto out_fail;
+		}
+		sector += in;
+		len = chunk - in;
+		count = 1;
+		while (len < bio_sectors(bio)) {
+			if (!image_map_chunk(da, nr + count, &next_bdev,
+					     &next_sector))
+				goto out_fail_run;
+			if (next_bdev != bdev || next_sector != sector + len) {
+				held = true;
+				break;
+			}
+			len += chunk;
+			count++;
+		}
+		if (len >= bio_sectors(bio)) {	/* the last run: in place */
+			rm = kmem_cache_alloc(image_remap_cache,
+					      GFP_NOWAIT | __GFP_NOWARN);
+			if (rm) {
+				rm->run.img = img;
+				rm->run.nr = nr;
+				rm->run.count = count;
+				rm->end_io = bio->bi_end_io;
+				rm->private = bio->bi_private;
+				bio->bi_end_io = image_remap_endio;
+				bio->bi_private = rm;
+				bio_set_dev(bio, bdev);
+				bio->bi_iter.bi_sector = sector;
+				this_cpu_inc(*img->inflight);
+				submit_bio_noacct(bio);
+				return;
+			}
+		}
+		clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &image_clone_set);
+		if (!clone)
+			goto out_fail_run;
+		ic = container_of(clone, struct image_clone, bio);
+		ic->run.img = img;
+		ic->run.nr = nr;
+		ic->run.count = count;
+		clone->bi_iter.bi_sector = sector;
+		clone->bi_private = bio;
+		clone->bi_end_io = image_clone_endio;
+		this_cpu_inc(*img->inflight);
+		if (len >= bio_sectors(bio)) {
+			submit_bio_noacct(clone);	/* the last run */
 			return;
 		}
-		bio_chain(split, bio);
-		image_read_piece(img, split);
+		clone->bi_iter.bi_size = len << SECTOR_SHIFT;
+		bio_advance(bio, len << SECTOR_SHIFT);
+		bio_inc_remaining(bio);		/* for the next run */
+		submit_bio_noacct(clone);
+		nr += count;
 	}
-	image_read_piece(img, bio);
+
+out_fail_run:
+	if (held)
+		up_read_non_owner(diff_area_chunk_lock(da, nr + count));
+	while (count--)
+		up_read_non_owner(diff_area_chunk_lock(da, nr + count));
+out_fail:
+	/* ends this run's share of the bio; earlier runs end theirs */
+	bio->bi_status = BLK_STS_IOERR;
+	bio_endio(bio);
 }
 
 static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
@@ -308,7 +430,17 @@ static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
 		bio_endio(bio);
 		return SUBMIT_BIO_RET_NONE;
 	}
-	if (bio_op(bio) == REQ_OP_READ && !(bio->bi_opf & REQ_NOWAIT)) {
+	/*
+	 * image_read() holds the locks of all the chunks of a read until the
+	 * submission returns: they must be distinct locks (a second shared
+	 * hold of one lock would wait behind a writer waiting for the first).
+	 * Reads over more chunks than there are locks (only from buffers of
+	 * huge pages) go to the worker, one chunk at a time.
+	 */
+	if (bio_op(bio) == REQ_OP_READ && !(bio->bi_opf & REQ_NOWAIT) &&
+	    diff_area_chunk_nr(img->da, bio_end_sector(bio) - 1) -
+	    diff_area_chunk_nr(img->da, bio->bi_iter.bi_sector) <
+	    DIFF_AREA_LOCKS) {
 		image_read(img, bio);
 		return SUBMIT_BIO_RET_NONE;
 	}
@@ -318,6 +450,17 @@ static SUBMIT_BIO_RET_T image_submit_bio(struct bio *bio)
 	spin_unlock_irqrestore(&img->bio_lock, flags);
 	queue_work(image_wq, &img->work);
 	return SUBMIT_BIO_RET_NONE;
+}
+
+/* Read runs in flight (see struct image): the sum over the CPUs. */
+static long image_inflight(struct image *img)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(img->inflight, cpu);
+	return sum;
 }
 
 /*
@@ -334,8 +477,12 @@ static void image_free_disk(struct gendisk *disk)
 		return;
 	if (img->minor >= 0)
 		ida_free(&image_minors, img->minor);
-	wait_var_event(&img->inflight, !atomic_read(&img->inflight));
+	/* no new run starts: the per-CPU counts only go down, 0 is final */
+	while (image_inflight(img))
+		usleep_range(1000, 2000);
+	smp_mb();	/* the count, then the memory its completions used */
 	diff_area_put(img->da);
+	free_percpu(img->inflight);
 	kfree(img);
 }
 
@@ -371,7 +518,11 @@ struct image *image_create(struct diff_area *da, bool numbered)
 	spin_lock_init(&img->bio_lock);
 	bio_list_init(&img->bios);
 	INIT_WORK(&img->work, image_work_fn);
-	atomic_set(&img->inflight, 0);
+	img->inflight = alloc_percpu(long);
+	if (!img->inflight) {
+		ret = -ENOMEM;
+		goto out_free_image;
+	}
 	ret = xa_insert(&image_names, img->orig_dev, img, GFP_KERNEL);
 	if (ret) {
 		ret = ret == -EBUSY ? -EEXIST : ret;
@@ -427,6 +578,7 @@ struct image *image_create(struct diff_area *da, bool numbered)
 out_erase_name:
 	xa_erase(&image_names, img->orig_dev);
 out_free_image:
+	free_percpu(img->inflight);
 	kfree(img);
 	return ERR_PTR(ret);
 }
@@ -487,24 +639,27 @@ int image_init(void)
 	image_major = register_blkdev(0, BLKSNAP_IMAGE_NAME);
 	if (image_major < 0)
 		return image_major;
-	ret = bioset_init(&image_split_set, 64, 0, BIOSET_NEED_RESCUER);
+	ret = bioset_init(&image_clone_set, 64,
+			  offsetof(struct image_clone, bio), BIOSET_NEED_RESCUER);
 	if (ret)
 		goto out_unregister_major;
-	ret = bioset_init(&image_clone_set, 64, 0, BIOSET_NEED_RESCUER);
-	if (ret)
-		goto out_exit_split_set;
+	image_remap_cache = KMEM_CACHE(image_remap, 0);
+	if (!image_remap_cache) {
+		ret = -ENOMEM;
+		goto out_exit_clone_set;
+	}
 	image_wq = alloc_workqueue("blksnap-image",
 				   WQ_MEM_RECLAIM | BLKSNAP_WQ_PERCPU, 0);
 	if (!image_wq) {
 		ret = -ENOMEM;
-		goto out_exit_clone_set;
+		goto out_destroy_remap_cache;
 	}
 	return 0;
 
+out_destroy_remap_cache:
+	kmem_cache_destroy(image_remap_cache);
 out_exit_clone_set:
 	bioset_exit(&image_clone_set);
-out_exit_split_set:
-	bioset_exit(&image_split_set);
 out_unregister_major:
 	unregister_blkdev(image_major, BLKSNAP_IMAGE_NAME);
 	return ret;
@@ -520,7 +675,7 @@ out_unregister_major:
 void image_exit(void)
 {
 	destroy_workqueue(image_wq);
+	kmem_cache_destroy(image_remap_cache);
 	bioset_exit(&image_clone_set);
-	bioset_exit(&image_split_set);
 	unregister_blkdev(image_major, BLKSNAP_IMAGE_NAME);
 }

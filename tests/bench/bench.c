@@ -26,7 +26,7 @@
  *
  * Env: BENCH_ROUNDS (7), BENCH_MIB (384), BENCH_THREADS (4), BENCH_PASSES (4),
  *      BENCH_OPS (32768 random 4k I/Os per run), BENCH_SKIP_P5 (0),
- *      BENCH_PROFILE (1: function_graph profiles of FW4/FW1/SR1/TAKE at the end),
+ *      BENCH_PROFILE (1: function_graph profiles of FW4/FW1/SR1/IR4/TAKE at the end),
  *      BENCH_COLUMNS (1: rounds of the dm-snapshot / VAL-7.0 / blksnap
  *      columns, see columns(); 0: none), BENCH_COL_OPS (8192 4k I/Os).
  */
@@ -768,7 +768,7 @@ static const char *const col_name[NCOL] = { "dm-snapshot", "blksnap",
 static const char *const col_id[NCOL] = { "dm", "blksnap", "VAL" };
 
 enum { S_HOOK, S_CBT4, S_CBT1, S_ORD4, S_IMG4U, S_IMG1U, S_IMG4C, S_IMG1C,
-       S_FW4C, S_FW4R, S_FW1, S_RW4, S_TAKE, NSCEN };
+       S_FW4C, S_FW4R, S_FW1, S_RW4, S_TAKE, S_LIN4, S_LIN1, S_STR1, NSCEN };
 static const char *const scen_what[NSCEN] = {
 	"module loaded, nothing attached: 4k randwrite",
 	"CBT only (attached): 4k randwrite",
@@ -783,10 +783,13 @@ static const char *const scen_what[NSCEN] = {
 	"first write 1M sequential",
 	"rewrite of copied chunks, 4k",
 	"TAKE ioctl (ms)",
+	"dm-linear floor: 4k randread",
+	"dm-linear floor: 1M seqread",
+	"dm-striped floor (4 x chunk): 1M seqread",
 };
 static const char *const scen_id[NSCEN] = {
 	"hook4", "cbt4", "cbt1", "ord4", "img4u", "img1u", "img4c", "img1c",
-	"fw4c", "fw4r", "fw1", "rw4", "take",
+	"fw4c", "fw4r", "fw1", "rw4", "take", "lin4", "lin1", "str1",
 };
 
 /* Raw device loaded vs not loaded, per column (1 without a module). */
@@ -809,8 +812,11 @@ static void col_run(int col, int s, struct variant subj, struct variant raw)
 	rrate = v[1].bs == MIB ? mibs(&v[1]) : iops(&v[1]);
 	rate = v[0].bs == MIB ? mibs(&v[0]) : iops(&v[0]);
 	snprintf(id, sizeof(id), "C.%s.%s", scen_id[s], col_id[col]);
-	snprintf(what, sizeof(what), "%s: %s vs raw", col_name[col],
-		 scen_what[s]);
+	if (s >= S_LIN4)
+		snprintf(what, sizeof(what), "%s vs raw", scen_what[s]);
+	else
+		snprintf(what, sizeof(what), "%s: %s vs raw", col_name[col],
+			 scen_what[s]);
 	/* the hook costs per bio: only the 4k rows pay it noticeably */
 	rec(id, what, v[0].bs == MIB ? "MiB/s" : "IOPS", "-", chunkstr, rate,
 	    v[0].bs == MIB ? rrate : rrate / col_hook[col]);
@@ -887,6 +893,46 @@ static void col_snapshot(int col, const char *org, const char *img)
 	col_run(col, S_IMG1C, v, v_seq("/dev/ram2", 0, A, cq, 1));
 }
 
+/*
+ * The stacking floor of the image rows: dm-linear over the origin (no
+ * module loaded), the image's read scenarios of region C against the raw
+ * device, interleaved the same way.  A bio-based remapping layer (one
+ * clone per bio, sent down to brd) costs this much under icount whatever
+ * it does besides; the image rows cannot beat it.
+ */
+static void col_floor(void)
+{
+	unsigned long long q = devsize / 4 >> 9;	/* sectors */
+	uint64_t C = 3 * cq;
+	char path[64], params[160];
+	struct variant v;
+
+	CHECK(dm_create("bench_cfloor", "linear", devsize >> 9, "/dev/ram0 0",
+			path, sizeof(path)));
+	CHECK(wait_for_node(path));
+	settle();
+	v = v_randn(path, 0, C, cq, col_ops, 22);
+	col_run(COL_NONE, S_LIN4, v,
+		v_randn("/dev/ram2", 0, C, cq, col_ops, 22));
+	v = v_seq(path, 0, C, cq, 1);
+	col_run(COL_NONE, S_LIN1, v, v_seq("/dev/ram2", 0, C, cq, 1));
+	CHECK(dm_remove("bench_cfloor"));
+	/*
+	 * 1 MiB reads of copied chunks stored apart: a bio per chunk.  Its
+	 * floor: dm-striped, four stripes of a chunk over four quarters of
+	 * the origin, which cuts a 1 MiB read into four clones as well.
+	 */
+	snprintf(params, sizeof(params), "4 %llu /dev/ram0 0 /dev/ram0 %llu /dev/ram0 %llu /dev/ram0 %llu",
+		 (unsigned long long)(chunk >> 9), q, 2 * q, 3 * q);
+	CHECK(dm_create("bench_cstripe", "striped", devsize >> 9, params,
+			path, sizeof(path)));
+	CHECK(wait_for_node(path));
+	settle();
+	v = v_seq(path, 0, C, cq, 1);
+	col_run(COL_NONE, S_STR1, v, v_seq("/dev/ram2", 0, C, cq, 1));
+	CHECK(dm_remove("bench_cstripe"));
+}
+
 /* Scenarios without a snapshot, then with one; @col's module is loaded. */
 static void col_phase(int col)
 {
@@ -950,6 +996,7 @@ static void col_phase(int col)
 		col_snapshot(col, org, img);
 		CHECK(dm_remove("bench_corg"));
 		CHECK(dm_remove("bench_ccow"));
+		col_floor();
 		break;
 	case COL_BLKSNAP:
 		take = blksnap_take(cfd, &id, fd, "/dev/ram1", devsize >> 9);
@@ -1024,6 +1071,8 @@ static void columns(int rounds)
 	for (s = 0; s < NSCEN; s++) {
 		static const int order[NCOL] = { COL_NONE, COL_VAL, COL_BLKSNAP };
 
+		if (s == S_LIN4)
+			printf("T|stacked-driver floors of the image rows: dm over the origin, no module loaded\n");
 		printf("T|%-46s", scen_what[s]);
 		for (c = 0; c < NCOL; c++) {
 			char id[24];
@@ -1072,7 +1121,10 @@ static const char *const img_funcs[] = {
 	"blkdev_read_iter", "image_submit_bio", "image_read",
 	"image_read_piece", "image_read_endio", "image_work_fn",
 	"image_bio_do", "image_piece_io", "submit_bio_wait", "brd_submit_bio",
-	"bio_alloc_clone", "rwsem_down_read_slowpath", NULL
+	"bio_alloc_clone", "rwsem_down_read_slowpath",
+	"image_map_chunk", "image_clone_endio", "image_remap_endio",
+	"diff_area_find_chunk", "bio_split", "bio_put", "bio_associate_blkg",
+	"submit_bio_noacct", "bio_endio", NULL
 };
 
 static const char *const take_funcs[] = {
@@ -1133,6 +1185,23 @@ static void profiles(int cfd)
 	v = seq1m_once(img, 0, 0, rsize);
 	prof_end("SR1c");
 	printf("# profile SR1c ran at %.0f MiB/s traced\n", v);
+	{
+		/* 4k random image reads: untouched (C), copied (A, by FW4) */
+		uint64_t *o = offs_random(2 * rsize, rsize, 4096, 8192, 5);
+		struct io_res r;
+
+		prof_begin(img_funcs);
+		CHECK(io_run(img, 0, 4096, o, 8192, threads, &r));
+		prof_end("IR4u");
+		printf("# profile IR4u ran at %.0f IOPS traced\n", r.iops);
+		free(o);
+		o = offs_random(0, rsize, 4096, 8192, 6);
+		prof_begin(img_funcs);
+		CHECK(io_run(img, 0, 4096, o, 8192, threads, &r));
+		prof_end("IR4c");
+		printf("# profile IR4c ran at %.0f IOPS traced\n", r.iops);
+		free(o);
+	}
 	CHECK(snap_destroy(cfd, &id));
 	CHECK(bf_detach(fd));
 	/*
