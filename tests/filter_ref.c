@@ -143,21 +143,6 @@ FIXTURE_TEARDOWN_PARENT(take)
 	}
 }
 
-/* CREATE, snapshotadd, APPEND_STORAGE (ram2), TAKE of @fd. */
-static int create_take(int cfd, int fd, struct blksnap_uuid *id)
-{
-	int ret = snap_create(cfd, id);
-
-	if (!ret)
-		ret = snap_add(fd, id);
-	if (!ret)
-		ret = snap_append_range(cfd, id, "/dev/ram2", 0,
-					64 * MIB / 512);
-	if (!ret)
-		ret = snap_take(cfd, id);
-	return ret;
-}
-
 /* One normal RCU grace period, as user space can wait for one. */
 static double grace_period_ms(void)
 {
@@ -191,6 +176,14 @@ static int create_take_timed(int cfd, int fd, struct blksnap_uuid *id,
 	ret = snap_take(cfd, id);
 	*take_ms = now_msf() - t0;
 	return ret;
+}
+
+/* CREATE, snapshotadd, APPEND_STORAGE (ram2), TAKE of @fd. */
+static int create_take(int cfd, int fd, struct blksnap_uuid *id)
+{
+	double ms;
+
+	return create_take_timed(cfd, fd, id, 0, &ms);
 }
 
 static double median(double *v, int n)
@@ -255,16 +248,6 @@ static long check_image(const uint8_t *img, const uint32_t *lo,
 	return bad;
 }
 
-static int read_dev(int fd, void *buf)
-{
-	uint64_t pos;
-
-	for (pos = 0; pos < DEVSZ; pos += MIB)
-		if (pread(fd, (char *)buf + pos, MIB, pos) != MIB)
-			return -errno;
-	return 0;
-}
-
 TEST_F_TIMEOUT(take, cycles_under_writes, 600)
 {
 	const char *attrs[] = { "size=32", "memory_backed=1", "irqmode=2",
@@ -316,12 +299,12 @@ TEST_F_TIMEOUT(take, cycles_under_writes, 600)
 			self->hi[b] = atomic_load(&self->started[b]);
 		img = snap_open_image(self->fd, O_RDONLY | O_DIRECT);
 		ASSERT_LE(0, img);
-		ASSERT_EQ(0, read_dev(img, self->img1));
+		ASSERT_EQ(0, read_all(img, self->img1, DEVSZ));
 		EXPECT_EQ(0, check_image(self->img1, self->lo, self->hi,
 					 _metadata))
 			TH_LOG("cycle %d: first read", cycle);
 		usleep(50000);		/* more writes, copied on write */
-		ASSERT_EQ(0, read_dev(img, self->img2));
+		ASSERT_EQ(0, read_all(img, self->img2, DEVSZ));
 		EXPECT_EQ(0, memcmp(self->img1, self->img2, DEVSZ))
 			TH_LOG("cycle %d: the image changed", cycle);
 		close(img);
@@ -340,7 +323,7 @@ TEST_F_TIMEOUT(take, cycles_under_writes, 600)
 	TH_LOG("%ld writes during 20 cycles", writes);
 	EXPECT_LT(20 * NWRITERS, writes);
 	/* the origin holds every block's last write, nothing else */
-	ASSERT_EQ(0, read_dev(self->fd, self->img1));
+	ASSERT_EQ(0, read_all(self->fd, self->img1, DEVSZ));
 	for (b = 0; b < NBLK; b++)
 		self->lo[b] = self->hi[b] = atomic_load(&self->done[b]);
 	EXPECT_EQ(0, check_image(self->img1, self->lo, self->hi, _metadata));

@@ -95,17 +95,6 @@ static void *writer_fn(void *arg)
 	return NULL;
 }
 
-/* Read all of @fd into @buf (DEVSZ bytes). */
-static int read_all(int fd, void *buf)
-{
-	uint64_t pos;
-
-	for (pos = 0; pos < DEVSZ; pos += MIB)
-		if (pread(fd, (char *)buf + pos, MIB, pos) != MIB)
-			return -errno;
-	return 0;
-}
-
 /*
  * Every test of this program releases what it used even when an ASSERT
  * stops it: brd devices, every snapshot, the module parameters.  Named
@@ -151,7 +140,7 @@ TEST_F(global, multi_device_point_in_time)
 	for (round = 0; round < 3; round++) {
 		if (round) {
 			for (i = 0; i < 2; i++)
-				ASSERT_EQ(0, read_all(s.fd[i], pre[i]));
+				ASSERT_EQ(0, read_all(s.fd[i], pre[i], DEVSZ));
 			ASSERT_EQ(0, snap_destroy(s.cfd, &s.id));
 			ASSERT_EQ(0, snap_create(s.cfd, &s.id));
 			for (i = 0; i < 2; i++)
@@ -162,7 +151,7 @@ TEST_F(global, multi_device_point_in_time)
 			ASSERT_EQ(0, snap_take(s.cfd, &s.id));
 		} else {
 			for (i = 0; i < 2; i++)
-				ASSERT_EQ(0, read_all(s.fd[i], pre[i]));
+				ASSERT_EQ(0, read_all(s.fd[i], pre[i], DEVSZ));
 		}
 		for (i = 0; i < 4; i++) {
 			w[i] = (struct writer){ .fd = s.fd[i % 2],
@@ -179,7 +168,7 @@ TEST_F(global, multi_device_point_in_time)
 		for (i = 0; i < 2; i++) {
 			img = snap_open_image(s.fd[i], O_RDONLY | O_DIRECT);
 			ASSERT_LE(0, img);
-			ASSERT_EQ(0, read_all(img, img_data));
+			ASSERT_EQ(0, read_all(img, img_data, DEVSZ));
 			EXPECT_EQ(0, memcmp(pre[i], img_data, DEVSZ))
 				TH_LOG("round %d image %d", round, i);
 			close(img);

@@ -19,8 +19,8 @@
 #include "kselftest_harness.h"
 #include "snap.h"
 #include "v2.h"
+#include "util.h"
 
-#define MIB (1ULL << 20)
 #define DEVSZ (64 * MIB)
 #define NSECT (DEVSZ / 512)
 #define NWRITERS 4
@@ -29,13 +29,6 @@
 
 static const char *const devs[] = { "/dev/ram0", "/dev/ram1", "/dev/ram2",
 				    "/dev/ram3" };
-
-static void *abuf(size_t len)
-{
-	void *p = NULL;
-
-	return posix_memalign(&p, 4096, len) ? NULL : p;
-}
 
 static uint64_t now_ns(void)
 {
@@ -59,16 +52,6 @@ static int fill_dev(int fd, uint32_t tag, uint32_t gen)
 	}
 	free(buf);
 	return ret;
-}
-
-static int read_dev(int fd, void *buf)
-{
-	uint64_t pos;
-
-	for (pos = 0; pos < DEVSZ; pos += MIB)
-		if (pread(fd, (char *)buf + pos, MIB, pos) != MIB)
-			return -errno;
-	return 0;
 }
 
 struct wlog {
@@ -264,7 +247,7 @@ TEST_F_TIMEOUT(agent, full_then_incremental, 600)
 		img = v2_open_image(self->fd, &id, self->orig[d],
 				    O_RDONLY | O_DIRECT);
 		ASSERT_LE(0, img) TH_LOG("image of %s: %d", devs[d], img);
-		ASSERT_EQ(0, read_dev(img, img_data));
+		ASSERT_EQ(0, read_all(img, img_data, DEVSZ));
 		close(img);
 		bad = 0;
 		for (k = 0; k < NSECT; k++) {
@@ -329,8 +312,8 @@ TEST_F_TIMEOUT(agent, full_then_incremental, 600)
 	ASSERT_LE(0, copied);
 	EXPECT_GT(info2.blk_count, copied);
 	TH_LOG("incremental: %ld of %u blocks", copied, info2.blk_count);
-	ASSERT_EQ(0, read_dev(img, img_data));
-	ASSERT_EQ(0, read_dev(self->bfd, bak));
+	ASSERT_EQ(0, read_all(img, img_data, DEVSZ));
+	ASSERT_EQ(0, read_all(self->bfd, bak, DEVSZ));
 	EXPECT_EQ(0, memcmp(img_data, bak, DEVSZ));
 	EXPECT_EQ(0, sd_check_at(img, 40 * MIB, MIB, 77));
 	close(img);

@@ -36,6 +36,17 @@ static inline int64_t now_ms(void)
 }
 
 /* Write [@off, @off + @len) of @fd with sd_fill(@tag, @gen); 0 or -errno. */
+/* Read [0, @len) of @fd into @buf, 1 MiB at a time (@len a multiple). */
+static inline int read_all(int fd, void *buf, uint64_t len)
+{
+	uint64_t pos;
+
+	for (pos = 0; pos < len; pos += MIB)
+		if (pread(fd, (char *)buf + pos, MIB, pos) != (ssize_t)MIB)
+			return -errno;
+	return 0;
+}
+
 static inline int sd_write_range(int fd, uint64_t off, uint64_t len,
 				 uint32_t tag, uint32_t gen)
 {
