@@ -30,6 +30,7 @@
 #include <linux/mempool.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
+#include "bio_hook.h"
 #include "blkfilter_priv.h"
 
 /*
@@ -99,14 +100,12 @@ static void bf_defer(struct bf_entry *e, struct bio *bio)
 /**
  * struct bf_write - A write of a filtered device on its way down.
  * @e: The entry whose @ref the write holds until it completes.
- * @end_io: The submitter's bi_end_io, put back at completion.
- * @private: The submitter's bi_private, likewise.
+ * @hook: The submitter's completion, put back at completion.
  * @next: Next free record in this CPU's cache (struct bf_write_cpu).
  */
 struct bf_write {
 	struct bf_entry *e;
-	bio_end_io_t *end_io;
-	void *private;
+	struct bio_hook hook;
 	struct bf_write *next;
 };
 
@@ -149,9 +148,7 @@ static void bf_write_free(struct bf_write *w)
  * bf_write_endio() - The completion hook of a write that passed a filter.
  * @bio: The write, completed below the filter.
  *
- * Puts the submitter's completion back and runs it: bio_endio() a second
- * time, as dm-snapshot does with the bios it hooks; the first pass
- * released the bio's cgroup and QoS state, the second finds none.  Then
+ * Puts the submitter's completion back and runs it (see bio_hook.h), then
  * drops the entry reference the write held.
  *
  * Context: bio completion, any context (hard irq included).
@@ -161,8 +158,7 @@ void bf_write_endio(struct bio *bio)
 	struct bf_write *w = bio->bi_private;
 	struct bf_entry *e = w->e;
 
-	bio->bi_end_io = w->end_io;
-	bio->bi_private = w->private;
+	bio_hook_restore(bio, &w->hook);
 	bf_write_free(w);
 	bio_endio(bio);
 	bf_ref_put(&e->ref);	/* last: @e may go right after */
@@ -186,10 +182,7 @@ static bool bf_hook_write(struct bf_entry *e, struct bio *bio, gfp_t gfp)
 	if (!w)
 		return false;
 	w->e = e;
-	w->end_io = bio->bi_end_io;
-	w->private = bio->bi_private;
-	bio->bi_private = w;
-	bio->bi_end_io = bf_write_endio;
+	bio_hook_set(bio, &w->hook, bf_write_endio, w);
 	return true;
 }
 

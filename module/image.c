@@ -39,6 +39,7 @@
 #include <linux/delay.h>
 #include <linux/percpu.h>
 #include <linux/blksnap.h>
+#include "bio_hook.h"
 #include "blkfilter.h"
 #include "cbt_map.h"
 #include "diff_area.h"
@@ -245,8 +246,7 @@ struct image_clone {
  */
 struct image_remap {
 	struct image_run run;
-	bio_end_io_t *end_io;
-	void *private;
+	struct bio_hook hook;
 };
 
 static struct kmem_cache *image_remap_cache;
@@ -290,8 +290,7 @@ static void image_remap_endio(struct bio *bio)
 	struct image *img = rm->run.img;
 
 	image_run_done(&rm->run, bio);
-	bio->bi_end_io = rm->end_io;
-	bio->bi_private = rm->private;
+	bio_hook_restore(bio, &rm->hook);
 	kmem_cache_free(image_remap_cache, rm);
 	bio_endio(bio);
 	smp_mb();	/* all of the above, then the count (image_free_disk()) */
@@ -372,10 +371,8 @@ static void image_read(struct image *img, struct bio *bio)
 				rm->run.img = img;
 				rm->run.nr = nr;
 				rm->run.count = count;
-				rm->end_io = bio->bi_end_io;
-				rm->private = bio->bi_private;
-				bio->bi_end_io = image_remap_endio;
-				bio->bi_private = rm;
+				bio_hook_set(bio, &rm->hook,
+					     image_remap_endio, rm);
 				bio_set_dev(bio, bdev);
 				bio->bi_iter.bi_sector = sector;
 				this_cpu_inc(*img->inflight);
